@@ -12,6 +12,10 @@ from typing import Annotated, Literal, TypeAlias
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
+    "EVENT_CLASSES",
+    "EVENT_TYPES",
+    "PRIORITIES",
+    "TYPE_PREFIX",
     "Actor",
     "ActorKind",
     "AgentId",
@@ -22,15 +26,12 @@ __all__ = [
     "Channel",
     "CloseReason",
     "DepartmentId",
-    "EVENT_CLASSES",
-    "EVENT_TYPES",
     "EmailAddress",
     "EmailFailed",
     "EmailSent",
     "FeedbackSubmitted",
     "InternalNoteAdded",
     "Label",
-    "PRIORITIES",
     "Priority",
     "PriorityChanged",
     "RecipientRole",
@@ -39,7 +40,6 @@ __all__ = [
     "ResolutionConfirmed",
     "SlaBreached",
     "SlaTarget",
-    "TYPE_PREFIX",
     "TagsChanged",
     "Text",
     "TicketAssigned",
@@ -152,9 +152,7 @@ class TicketUnassigned(TicketEvent):
 class TicketTransferred(TicketEvent):
     """The ticket moved to another department; its assignee, if any, is released."""
 
-    type: Literal["io.ticketstream.ticket.transferred.v1"] = (
-        "io.ticketstream.ticket.transferred.v1"
-    )
+    type: Literal["io.ticketstream.ticket.transferred.v1"] = "io.ticketstream.ticket.transferred.v1"
     from_department: DepartmentId | None
     to_department: DepartmentId
     reason: Text | None = None
@@ -195,9 +193,7 @@ class RequesterReplied(TicketEvent):
 class TicketCategorized(TicketEvent):
     """The ticket's category was set or changed."""
 
-    type: Literal["io.ticketstream.ticket.categorized.v1"] = (
-        "io.ticketstream.ticket.categorized.v1"
-    )
+    type: Literal["io.ticketstream.ticket.categorized.v1"] = "io.ticketstream.ticket.categorized.v1"
     category: Label
     previous_category: Label | None = None
 

@@ -12,14 +12,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pydantic_core
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from .catalog import Actor, ActorKind, AnyTicketEvent, TicketEvent
+from .catalog import Actor, ActorKind, AnyTicketEvent, event_type
 from .upcasting import UPCASTERS, Upcaster, upcast
 
 _Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -41,7 +41,9 @@ class Envelope(BaseModel):
     correlation_id: Annotated[_Id, Field(alias="correlationid")]
     causation_id: Annotated[_Id | None, Field(alias="causationid")] = None
     actor_type: Annotated[ActorKind, Field(alias="actortype")]
-    actor_id: Annotated[str, StringConstraints(min_length=1, max_length=254), Field(alias="actorid")]
+    actor_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=254), Field(alias="actorid")
+    ]
     data: AnyTicketEvent
 
     @model_validator(mode="after")
@@ -80,7 +82,7 @@ def new_event_id() -> str:
 
 
 def wrap(
-    events: list[AnyTicketEvent] | list[TicketEvent],
+    events: Sequence[AnyTicketEvent],
     *,
     first_version: int,
     meta: Metadata,
@@ -96,7 +98,7 @@ def wrap(
             {
                 "id": event_id,
                 "source": meta.source,
-                "type": event.type,  # type: ignore[union-attr]
+                "type": event_type(type(event)),
                 "subject": event.ticket_id,
                 "time": time,
                 "ticketversion": first_version + n,
@@ -130,6 +132,9 @@ def decode(raw: bytes | str, upcasters: Mapping[str, Upcaster] = UPCASTERS) -> E
     document = pydantic_core.from_json(raw)
     if not isinstance(document, dict):
         raise ValueError("a CloudEvent must be a JSON object")
+    # The model defaults specversion for construction in code; on the wire it is required.
+    if document.get("specversion") != "1.0":
+        raise ValueError(f"specversion must be '1.0', got {document.get('specversion')!r}")
     if upcasters:
         document = upcast(document, upcasters)
     return Envelope.model_validate(document)

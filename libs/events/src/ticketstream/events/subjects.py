@@ -16,14 +16,19 @@ HEADER_TICKET_VERSION = "Ts-Ticket-Version"
 
 def ticket_subject(ticket_id: str) -> str:
     """The subject that holds every event of one ticket, e.g. ``tickets.4K7Q2M9X``."""
-    if not ticket_id or any(c in ticket_id for c in ".*> \t\r\n"):
+    if not _is_token(ticket_id):
         raise ValueError(f"ticket id {ticket_id!r} cannot be a NATS subject token")
     return f"{SUBJECT_PREFIX}.{ticket_id}"
 
 
 def ticket_id_of(subject: str) -> str:
-    """The ticket id from a ticket subject."""
+    """The ticket id from a ticket subject; a wildcard or malformed subject raises."""
     prefix, _, ticket_id = subject.partition(".")
-    if prefix != SUBJECT_PREFIX or not ticket_id or "." in ticket_id:
+    if prefix != SUBJECT_PREFIX or not _is_token(ticket_id):
         raise ValueError(f"{subject!r} is not a ticket subject ({SUBJECT_PREFIX}.<ticket>)")
     return ticket_id
+
+
+def _is_token(token: str) -> bool:
+    """One literal NATS subject token: not empty, no separator, wildcard or white space."""
+    return bool(token) and not any(c in ".*>" or c.isspace() for c in token)

@@ -23,10 +23,11 @@ MAX_CHAIN = 32
 def upcast(raw: RawEvent, upcasters: Mapping[str, Upcaster]) -> RawEvent:
     """Apply upcasters until the event's type has none registered."""
     for _ in range(MAX_CHAIN):
-        upcaster = upcasters.get(raw.get("type", ""))
+        before = raw.get("type")
+        # A non-string type (say a list) is left for validation to reject, not looked up.
+        upcaster = upcasters.get(before) if isinstance(before, str) else None
         if upcaster is None:
             return raw
-        before = raw.get("type")
         raw = upcaster(raw)
         if raw.get("type") == before:
             raise ValueError(f"upcaster for {before!r} did not change the event type")
