@@ -1,0 +1,3 @@
+from ticketstream.intake.main import main
+
+main()
