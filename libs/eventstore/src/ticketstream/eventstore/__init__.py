@@ -1,6 +1,7 @@
 """Ticketstream's event store on NATS JetStream, its in-memory twin, and catch-up subscriptions."""
 
-from .commanding import Clock, Decision, load_decide_append
+from .commanding import DEFAULT_ATTEMPTS, Clock, Decision, load_decide_append
+from .connect import connect, open_event_store
 from .errors import ConcurrencyConflict, EventStoreError, UnsupportedServer, WrongExpectedVersion
 from .jetstream import JetStreamEventStore
 from .memory import InMemoryEventStore
@@ -10,6 +11,7 @@ from .stream import MIN_SERVER_VERSION, StreamSettings, check_server, ensure_str
 from .subscription import Batch, CatchUpSubscription, ConsumerSettings, Handler, PoisonHandler
 
 __all__ = [
+    "DEFAULT_ATTEMPTS",
     "MIN_SERVER_VERSION",
     "AppendResult",
     "Batch",
@@ -30,6 +32,8 @@ __all__ = [
     "UnsupportedServer",
     "WrongExpectedVersion",
     "check_server",
+    "connect",
     "ensure_stream",
     "load_decide_append",
+    "open_event_store",
 ]
