@@ -1,0 +1,3 @@
+from ticketstream.projections.main import main
+
+main()

@@ -1,0 +1,166 @@
+"""The projector and the query API on a real PostgreSQL (and real NATS for the API)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import pytest
+
+from ticketstream.events import Actor, Metadata, Requester, TicketCreated, wrap
+from ticketstream.eventstore import Batch, RecordedEvent
+from ticketstream.projections import projector as projector_module
+from ticketstream.projections.main import build_app
+from ticketstream.projections.migrate import available, migrate
+from ticketstream.projections.position import PositionWatch
+from ticketstream.projections.projector import TicketProjector
+from ticketstream.projections.settings import ProjectionsSettings
+
+pytestmark = pytest.mark.integration
+
+META = Metadata(source="tests", actor=Actor(kind="requester", id="dana@example.com"))
+
+
+def created(ticket_id: str, position: int) -> RecordedEvent:
+    event = TicketCreated(
+        ticket_id=ticket_id,
+        channel="web",
+        requester=Requester(name="Dana", email="dana@example.com"),
+        subject="Unable to access e-mail",
+        message="Locked out.",
+        help_topic="email-support",
+    )
+    [envelope] = wrap([event], first_version=1, meta=META, time=datetime.now(UTC))
+    return RecordedEvent(envelope, position)
+
+
+@pytest.fixture
+async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=4)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    yield pool
+    await pool.close()
+
+
+async def count(pool: asyncpg.Pool, table: str) -> int:
+    async with pool.acquire() as conn:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+
+
+async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        assert await migrate(conn) == []
+        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")]
+    assert versions == [m.version for m in available()]
+
+
+async def test_a_batch_is_applied_with_its_checkpoint(pool: asyncpg.Pool) -> None:
+    watch = PositionWatch()
+    projector = TicketProjector(pool, watch)
+    await projector.handle(Batch([created("AAAA0001", 5), created("AAAA0002", 6)], 7))
+    assert await count(pool, "tickets") == 2
+    assert await count(pool, "thread_entries") == 2
+    assert await projector.checkpoint() == 7
+    assert watch.position == 7
+
+
+async def test_a_redelivered_batch_changes_nothing(pool: asyncpg.Pool) -> None:
+    batch = Batch([created("AAAA0003", 3)], 3)
+    await TicketProjector(pool, PositionWatch()).handle(batch)
+    # A fresh projector (a restart) gets the same batch again.
+    await TicketProjector(pool, PositionWatch()).handle(batch)
+    assert await count(pool, "tickets") == 1
+    assert await count(pool, "thread_entries") == 1
+
+
+async def test_a_crash_inside_a_batch_leaves_nothing_half_applied(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = projector_module.APPLIERS["io.ticketstream.ticket.created.v1"]
+    calls = 0
+
+    async def crash_on_second(conn: object, recorded: RecordedEvent) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("power cut")
+        await real(conn, recorded)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(
+        projector_module.APPLIERS, "io.ticketstream.ticket.created.v1", crash_on_second
+    )
+    projector = TicketProjector(pool, PositionWatch())
+    batch = Batch([created("AAAA0004", 10), created("AAAA0005", 11)], 11)
+    with pytest.raises(RuntimeError):
+        await projector.handle(batch)
+    assert await count(pool, "tickets") == 0
+    assert await projector.checkpoint() == 0
+
+    monkeypatch.setitem(projector_module.APPLIERS, "io.ticketstream.ticket.created.v1", real)
+    await projector.handle(batch)
+    assert await count(pool, "tickets") == 2
+    assert await projector.checkpoint() == 11
+
+
+async def test_waiting_for_a_position(pool: asyncpg.Pool) -> None:
+    watch = PositionWatch(3)
+    assert await watch.wait_for(3, within=0.01)
+    assert not await watch.wait_for(4, within=0.05)
+    waiter = asyncio.create_task(watch.wait_for(9, within=2))
+    await asyncio.sleep(0.01)
+    await watch.advance(9)
+    assert await waiter
+
+
+@pytest.fixture
+async def api(nats_url: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ProjectionsSettings(
+        nats_url=nats_url,
+        database_url=fresh_database_url,
+        consumer=f"test-{datetime.now(UTC).timestamp():.0f}-{id(object())}",
+        max_wait_seconds=0.3,
+    )
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://projections") as c:
+            yield c
+
+
+async def test_an_unknown_ticket_is_a_404(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/tickets/ZZZZ9999")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "ticket_not_found"
+    assert "X-Ticketstream-Position" in response.headers
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "1.5"])
+async def test_a_bad_min_position_is_a_422_naming_it(api: httpx.AsyncClient, value: str) -> None:
+    response = await api.get(f"/api/v1/tickets/ZZZZ9999?min_position={value}")
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == "min_position"
+    assert detail["in"] == "query"
+
+
+async def test_a_position_not_reached_in_time_is_a_503(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/tickets/ZZZZ9999?min_position=999999999")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "position_not_reached"
+    assert response.headers["Retry-After"] == "1"
+
+
+async def test_a_malformed_ticket_number_is_a_422(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/tickets/not-a-number")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "ticket_id"
+
+
+async def test_readiness_reports_each_dependency(api: httpx.AsyncClient) -> None:
+    response = await api.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"nats": True, "database": True, "projector": True}
