@@ -1,0 +1,153 @@
+"""``make run``: the whole system on one machine, on embedded servers.
+
+``python -m ticketstream.embedded.supervisor --data .run`` starts NATS (JetStream) and
+PostgreSQL from ``<data>`` (or uses ``NATS_URL`` / ``DATABASE_URL`` when set), then every
+service as its own process with its name before each log line; a service that crashes is
+restarted with backoff. Ctrl-C (or SIGTERM) stops the services, then the servers, and leaves
+no process behind. Data stays in ``<data>``, so a second run continues where the first
+stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._process import child_setup, free_port
+from .nats import start_nats
+from .postgres import start_postgres
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    port: int
+    serves: str
+
+
+SERVICES = (
+    Service("intake", 8001, "commands: POST /api/v1/tickets"),
+    Service("projections", 8002, "queries: GET /api/v1/tickets/{id}"),
+)
+DATABASE = "ticketstream"
+MAX_BACKOFF = 10.0
+
+
+def _port_or_free(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+async def _pipe(name: str, stream: asyncio.StreamReader) -> None:
+    width = max(len(s.name) for s in SERVICES)
+    while line := await stream.readline():
+        sys.stdout.write(f"{name:<{width}} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+async def _keep_running(service: Service, env: dict[str, str], stop: asyncio.Event) -> None:
+    """Run one service until ``stop``; restart it with backoff when it exits on its own."""
+    backoff = 0.5
+    while not stop.is_set():
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            f"ticketstream.{service.name}",
+            env={**env, "TICKETSTREAM_PORT": str(service.port)},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=child_setup(signal.SIGTERM, None),
+            process_group=0,
+        )
+        assert process.stdout is not None
+        piping = asyncio.create_task(_pipe(service.name, process.stdout))
+        stopping = asyncio.create_task(stop.wait())
+        exited = asyncio.create_task(process.wait())
+        await asyncio.wait({stopping, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), 15)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+            await piping
+            return
+        stopping.cancel()
+        await piping
+        print(
+            f"supervisor | {service.name} exited with {process.returncode}; "
+            f"restarting in {backoff:.1f}s",
+            flush=True,
+        )
+        try:
+            await asyncio.wait_for(stop.wait(), backoff)
+        except TimeoutError:
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+async def _supervise(env: dict[str, str], services: tuple[Service, ...]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, stop.set)
+    await asyncio.gather(*(_keep_running(s, env, stop) for s in services))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ticketstream.embedded.supervisor",
+        description="Run Ticketstream on embedded NATS and PostgreSQL until Ctrl-C.",
+    )
+    parser.add_argument("--data", type=Path, default=Path(".run"), help="data folder (.run)")
+    args = parser.parse_args(argv)
+    data = args.data.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+
+    with ExitStack() as stack:
+        nats_url = os.environ.get("NATS_URL")
+        if not nats_url:
+            nats_url = stack.enter_context(start_nats(data / "nats", port=_port_or_free(4250))).url
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            postgres = stack.enter_context(
+                start_postgres(data / "postgres", port=_port_or_free(5450), database=DATABASE)
+            )
+            database_url = postgres.database_url(DATABASE)
+        services = tuple(Service(s.name, _port_or_free(s.port), s.serves) for s in SERVICES)
+        print(_banner(nats_url, database_url, services, data), flush=True)
+        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url}
+        env.setdefault("TICKETSTREAM_LOG_FORMAT", "console")
+        asyncio.run(_supervise(env, services))
+        print("supervisor | services stopped; stopping NATS and PostgreSQL", flush=True)
+    print("supervisor | stopped", flush=True)
+    return 0
+
+
+def _banner(nats_url: str, database_url: str, services: tuple[Service, ...], data: Path) -> str:
+    lines = ["", "Ticketstream is starting (Ctrl-C stops everything):"]
+    for s in services:
+        lines.append(f"  {s.name:<12} http://127.0.0.1:{s.port}  {s.serves}  (/docs for the API)")
+    lines += [
+        f"  {'NATS':<12} {nats_url}  (stream TICKETS, subjects tickets.<ticket>)",
+        f"  {'PostgreSQL':<12} {database_url}",
+        f"  {'data':<12} {data}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
