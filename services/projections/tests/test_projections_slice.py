@@ -164,3 +164,16 @@ async def test_readiness_reports_each_dependency(api: httpx.AsyncClient) -> None
     response = await api.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"nats": True, "database": True, "projector": True}
+
+
+async def test_a_message_that_is_no_event_is_kept_as_a_dead_letter_once(
+    pool: asyncpg.Pool,
+) -> None:
+    projector = TicketProjector(pool, PositionWatch())
+    for _ in range(2):  # redelivered
+        await projector.record_poison(42, b"{garbage", ValueError("not JSON"))
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT position, payload, error FROM dead_letters")
+    assert [(r["position"], bytes(r["payload"]), r["error"]) for r in rows] == [
+        (42, b"{garbage", "not JSON")
+    ]

@@ -46,6 +46,7 @@ def build_app(settings: ProjectionsSettings) -> FastAPI:
             nc,
             ConsumerSettings(durable=settings.consumer, batch_size=settings.batch_size),
             projector.handle,
+            on_poison=projector.record_poison,
         )
         task = asyncio.create_task(subscription.run(), name="projector")
         app.state.pool, app.state.nc, app.state.watch, app.state.projector_task = (

@@ -3,7 +3,8 @@
 Every batch is one Postgres transaction that also writes the checkpoint (the stream
 position of the batch's last message), so a redelivered or replayed event at or below the
 checkpoint is skipped, and a crash in the middle of a batch leaves nothing half-applied.
-Events of types this projector does not handle yet still move the checkpoint.
+Events of types this projector does not handle yet still move the checkpoint. A message
+that is not a valid ticket event goes to ``dead_letters`` and the stream goes on.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import structlog
 
 from ticketstream.events import TicketCreated
 from ticketstream.eventstore import Batch, RecordedEvent
 
 from .db import Connection
 from .position import PositionWatch
+
+_log = structlog.get_logger(__name__)
 
 PROJECTION = "tickets"
 
@@ -106,3 +110,16 @@ class TicketProjector:
             )
         self._checkpoint = batch.last_position
         await self._watch.advance(batch.last_position)
+
+    async def record_poison(self, position: int, payload: bytes, error: Exception) -> None:
+        """Keep a message that is not a valid ticket event in ``dead_letters`` (once)."""
+        _log.warning("dead letter", position=position, error=str(error)[:500])
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO dead_letters (projection, position, payload, error)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+                PROJECTION,
+                position,
+                payload,
+                str(error),
+            )
