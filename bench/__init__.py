@@ -1,0 +1,1 @@
+"""Ticketstream benchmarks (``make bench``): machine-readable results beside raw baselines."""
