@@ -1,0 +1,104 @@
+"""`make run`'s supervisor: starts everything, restarts a crashed service, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+TICKET = {
+    "name": "Dana Whitfield",
+    "email": "dana@example.com",
+    "subject": "Unable to access e-mail",
+    "message": "Locked out.",
+    "help_topic": "email-support",
+}
+
+
+def wait_until(condition, within: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise TimeoutError("condition not met")
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def service_pid(supervisor: psutil.Process, name: str) -> int | None:
+    for child in supervisor.children(recursive=True):
+        try:
+            if f"ticketstream.{name}" in " ".join(child.cmdline()):
+                return child.pid
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+    log = (tmp_path / "run.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ticketstream.embedded.supervisor", "--data", str(tmp_path / "run")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    output = tmp_path / "run.log"
+    supervisor = psutil.Process(process.pid)
+    try:
+        urls = wait_until(
+            lambda: (
+                dict(
+                    re.findall(r"^\s+(intake|projections)\s+(http://\S+)", output.read_text(), re.M)
+                )
+                if "projections" in output.read_text()
+                else None
+            )
+        )
+        wait_until(lambda: ready(urls["intake"]) and ready(urls["projections"]))
+
+        opened = httpx.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).json()
+        read = httpx.get(
+            f"{urls['projections']}/api/v1/tickets/{opened['ticket_id']}",
+            params={"min_position": opened["position"]},
+        )
+        assert read.status_code == 200
+
+        crashed = service_pid(supervisor, "intake")
+        assert crashed is not None
+        os.kill(crashed, signal.SIGKILL)
+        wait_until(lambda: (pid := service_pid(supervisor, "intake")) and pid != crashed)
+        wait_until(lambda: ready(urls["intake"]))
+        assert httpx.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).status_code == 201
+
+        everything = [p.pid for p in supervisor.children(recursive=True)]
+        assert len(everything) >= 4  # NATS, PostgreSQL (+ its workers), intake, projections
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        _, alive = psutil.wait_procs(
+            [psutil.Process(pid) for pid in everything if psutil.pid_exists(pid)], timeout=10
+        )
+        assert alive == [], [p.cmdline() for p in alive]
+        assert "supervisor | stopped" in output.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
