@@ -670,6 +670,16 @@ def test_a_reply_to_a_resolved_ticket_reopens_it() -> None:
     assert state.reopen_count == 1
 
 
+def test_the_same_email_is_taken_once() -> None:
+    error = given(created, requester_replied).when(requester_reply()).raises("duplicate_email")
+    assert "<r@x>" in error.message
+
+
+def test_the_email_that_opened_the_ticket_is_not_taken_again_as_a_reply() -> None:
+    by_email = created.model_copy(update={"channel": "email", "email_message_id": "<r@x>"})
+    given(by_email).when(requester_reply()).raises("duplicate_email")
+
+
 def test_a_closed_ticket_takes_no_requester_reply() -> None:
     error = given(*CLOSED).when(requester_reply()).raises("ticket_closed")
     assert "new ticket" in error.message

@@ -261,6 +261,11 @@ def _add_internal_note(s: TicketState, c: AddInternalNote) -> list[AnyTicketEven
 
 
 def _reply_as_requester(s: TicketState, c: ReplyAsRequester) -> list[AnyTicketEvent]:
+    if c.email_message_id and c.email_message_id in s.email_message_ids:
+        raise TicketRuleViolation(
+            "duplicate_email",
+            f"the e-mail {c.email_message_id} is already on ticket {s.ticket_id}",
+        )
     if s.status == "closed":
         raise TicketRuleViolation(
             "ticket_closed",
@@ -448,6 +453,7 @@ def evolve(state: TicketState | None, event: AnyTicketEvent) -> TicketState:
             subject=event.subject,
             help_topic=event.help_topic,
             priority=event.priority,
+            email_message_ids=_message_ids(event.email_message_id),
         )
     if event.ticket_id != state.ticket_id:
         raise InvalidHistoryError(
@@ -484,7 +490,11 @@ def evolve(state: TicketState | None, event: AnyTicketEvent) -> TicketState:
         case AgentReplied():
             return replace(s, first_responded=True)
         case RequesterReplied():
-            return replace(s, status="open") if s.status == "pending" else s
+            return replace(
+                s,
+                status="open" if s.status == "pending" else s.status,
+                email_message_ids=s.email_message_ids | _message_ids(event.email_message_id),
+            )
         case TicketCategorized():
             return replace(s, category=event.category)
         case TagsChanged():
@@ -523,3 +533,7 @@ def fold(events: Iterable[AnyTicketEvent], state: TicketState | None = None) -> 
     for event in events:
         state = evolve(state, event)
     return state
+
+
+def _message_ids(message_id: str | None) -> frozenset[str]:
+    return frozenset({message_id}) if message_id else frozenset()

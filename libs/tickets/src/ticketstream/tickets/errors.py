@@ -27,6 +27,7 @@ Rule: TypeAlias = Literal[
     "already_breached",
     "sla_met",
     "feedback_already_given",
+    "duplicate_email",
 ]
 """The stable code of every rule a command can break."""
 

@@ -64,3 +64,5 @@ class TicketState:
     close_reason: CloseReason | None = None
     reopen_count: int = 0
     feedback_rating: int | None = None
+    email_message_ids: frozenset[str] = frozenset()
+    """Message-IDs of the e-mails already on the ticket, so a redelivered e-mail adds nothing."""
