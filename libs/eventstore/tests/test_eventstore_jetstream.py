@@ -15,6 +15,7 @@ from nats.aio.client import Client as NatsClient
 
 from ticketstream.events import Envelope, encode, ticket_subject
 from ticketstream.eventstore import (
+    AttachmentStore,
     JetStreamEventStore,
     StreamSettings,
     UnsupportedServer,
@@ -142,3 +143,15 @@ def test_a_server_without_jetstream_is_refused() -> None:
 
 async def test_the_real_server_passes_the_check(nc: NatsClient) -> None:
     check_server(nc)
+
+
+async def test_an_attachment_is_stored_once_and_read_back(nc: NatsClient) -> None:
+    attachments = await AttachmentStore.open(nc)
+    data = b"%PDF-1.4 fake invoice " * 10_000  # several object-store chunks
+    first = await attachments.put("invoice.pdf", "application/pdf", data)
+    again = await attachments.put("copy.pdf", "application/pdf", data)
+    assert first.object_name == again.object_name == first.sha256
+    assert (first.size, again.filename) == (len(data), "copy.pdf")
+    assert await attachments.get(first) == data
+    reopened = await AttachmentStore.open(nc)
+    assert await reopened.get(again) == data

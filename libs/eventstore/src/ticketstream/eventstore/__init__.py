@@ -1,5 +1,6 @@
 """Ticketstream's event store on NATS JetStream, its in-memory twin, and catch-up subscriptions."""
 
+from .attachments import AttachmentStore
 from .commanding import DEFAULT_ATTEMPTS, Clock, Decision, load_decide_append
 from .connect import connect, open_event_store
 from .errors import ConcurrencyConflict, EventStoreError, UnsupportedServer, WrongExpectedVersion
@@ -14,6 +15,7 @@ __all__ = [
     "DEFAULT_ATTEMPTS",
     "MIN_SERVER_VERSION",
     "AppendResult",
+    "AttachmentStore",
     "Batch",
     "CatchUpSubscription",
     "Clock",

@@ -17,9 +17,9 @@ from ticketstream.eventstore import (
     TicketStream,
     load_decide_append,
 )
-from ticketstream.tickets import Command, decide, fold
+from ticketstream.tickets import Command, TicketState, decide, fold
 
-__all__ = ["execute"]
+__all__ = ["execute", "load_state"]
 
 
 async def execute(
@@ -44,3 +44,9 @@ async def execute(
     return await load_decide_append(
         store, command.ticket_id, decision, meta, clock=clock, attempts=attempts
     )
+
+
+async def load_state(store: EventStore, ticket_id: str) -> TicketState | None:
+    """The ticket's current state folded from its events (``None`` when it does not exist)."""
+    stream = await store.load(ticket_id)
+    return fold([recorded.envelope.data for recorded in stream.events])
