@@ -261,3 +261,16 @@ def test_an_agent_may_work_a_department_without_being_auto_assigned_there(
     directory = validate_directory(data)
 
     assert [a.id for a in directory.active_members("general")] == ["alex"]
+
+
+def test_the_email_help_topic_defaults_to_the_first_topic_and_must_exist() -> None:
+    from ticketstream.directory import directory_from_env, validate_directory
+
+    directory = directory_from_env({})
+    assert directory.email_topic.id == "general-inquiry"
+    data = directory.model_dump(mode="json")
+    data["email_help_topic"] = None
+    assert validate_directory(data).email_topic.id == "email-support"
+    data["email_help_topic"] = "plumbing"
+    with pytest.raises(Exception, match=r"email_help_topic: no help topic 'plumbing'"):
+        validate_directory(data)

@@ -16,6 +16,7 @@ from .models import (
     Category,
     Department,
     HelpTopic,
+    HelpTopicId,
     Organization,
     SlaPlan,
 )
@@ -83,6 +84,10 @@ class Directory(BaseModel):
     departments: tuple[Department, ...] = ()
     agents: tuple[Agent, ...] = ()
     help_topics: tuple[HelpTopic, ...] = ()
+    email_help_topic: HelpTopicId | None = Field(
+        default=None,
+        description="The help topic of tickets opened by e-mail (default: the first topic)",
+    )
     auto_close_after: Duration = Field(
         default=timedelta(hours=72),
         description="A resolved ticket with no requester response for this long is closed",
@@ -117,6 +122,13 @@ class Directory(BaseModel):
                 ],
             )
         return self
+
+    @property
+    def email_topic(self) -> HelpTopic:
+        """The help topic a ticket opened by e-mail gets."""
+        if self.email_help_topic is not None:
+            return self.help_topic(self.email_help_topic)
+        return self.help_topics[0]
 
     # --- lookups by id --------------------------------------------------------------------
 

@@ -34,7 +34,19 @@ def find_problems(directory: Directory) -> list[Problem]:
         *_departments(directory),
         *_agents(directory),
         *_help_topics(directory),
+        *_email_help_topic(directory),
     ]
+
+
+def _email_help_topic(directory: Directory) -> Iterator[Problem]:
+    topic = directory.email_help_topic
+    if topic is not None and topic not in directory.help_topic_ids():
+        yield Problem(
+            ("email_help_topic",),
+            "unknown_help_topic",
+            f"no help topic {topic!r}; {_known('help topics', directory.help_topic_ids())}",
+            topic,
+        )
 
 
 def _known(kind: str, ids: Iterable[str]) -> str:
