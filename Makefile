@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help sync run test lint typecheck unit integration e2e schemas bench clean
+.PHONY: help sync test-servers run test lint typecheck unit integration e2e schemas bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ sync: | $(UV) ## install the workspace into .venv from uv.lock
 run: sync ## start NATS, PostgreSQL and every service on 127.0.0.1 (data under .run/)
 	$(RUN) python -m ticketstream.embedded.supervisor --data .run
 
-test: sync lint typecheck ## lint, type-check and run every test (unit, integration, e2e)
+test-servers: ## what the tests need beyond the workspace: Dovecot (IMAP), from Debian's packages
+	bash scripts/ensure-dovecot
+
+test: sync lint typecheck test-servers ## lint, type-check and run every test (unit, integration, e2e)
 	$(RUN) pytest
 
 lint: sync ## ruff: lint and formatting
@@ -37,7 +40,7 @@ typecheck: sync ## mypy (strict on the libraries)
 unit: sync ## only the tests that need no server
 	$(RUN) pytest -m unit
 
-integration: sync ## only the tests on real NATS / PostgreSQL
+integration: sync test-servers ## only the tests on real NATS / PostgreSQL / Dovecot
 	$(RUN) pytest -m integration
 
 e2e: sync ## only the tests with services as separate processes

@@ -87,6 +87,7 @@ def services(
         "NATS_URL": nats_url,
         "DATABASE_URL": fresh_database_url,
         "TICKETSTREAM_CONSUMER": f"e2e-{tmp_path.name}",
+        "TICKETSTREAM_SECRET_KEY": "e2e-secret-key-long-enough-0123456789abcdef",
     }
     running = {name: ServiceProcess(name, env, tmp_path) for name in ("intake", "projections")}
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,29 +9,15 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from ticketstream.events import TicketCreated
-from ticketstream.eventstore import JetStreamEventStore
-from ticketstream.intake.main import build_app
-from ticketstream.intake.settings import IntakeSettings
+from ticketstream.eventstore import AttachmentStore, JetStreamEventStore
+from ticketstream.eventstore.attachments import BUCKET
+from ticketstream.signing import Signer
+
+from .conftest import SECRET_KEY, TICKET
 
 pytestmark = pytest.mark.integration
 
-VALID: dict[str, Any] = {
-    "name": "Dana Whitfield",
-    "email": "dana@example.com",
-    "subject": "Unable to access e-mail",
-    "message": "I cannot log in to my mailbox since this morning.",
-    "help_topic": "email-support",
-}
-
-
-@pytest.fixture
-async def client(nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(IntakeSettings(nats_url=nats_url, log_format="json"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+VALID = TICKET
 
 
 def nats_of(client: httpx.AsyncClient) -> NatsClient:
@@ -69,6 +54,23 @@ async def test_opening_a_ticket_appends_ticket_created(client: httpx.AsyncClient
     assert envelope.correlation_id == "corr-123"
     assert (envelope.actor_type, envelope.actor_id) == ("requester", "dana@example.com")
     assert envelope.source == "ticketstream/intake"
+    assert Signer.from_secret(SECRET_KEY).verify_requester_secret(body["ticket_id"], body["secret"])
+    assert body["link"] == (
+        f"http://127.0.0.1:8001/tickets/{body['ticket_id']}?secret={body['secret']}"
+    )
+
+
+async def test_an_unknown_help_topic_is_a_422_listing_the_valid_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    before = await stream_messages(client)
+    response = await client.post("/api/v1/tickets", json={**VALID, "help_topic": "plumbing"})
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == "help_topic"
+    assert detail["rule"] == "unknown_help_topic"
+    assert "email-support" in detail["message"]
+    assert await stream_messages(client) == before
 
 
 async def test_every_ticket_gets_its_own_number(client: httpx.AsyncClient) -> None:
@@ -127,7 +129,8 @@ async def test_a_body_that_is_not_json_is_a_415(client: httpx.AsyncClient) -> No
 
 
 async def test_a_huge_body_is_a_413(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/tickets", json={**VALID, "message": "x" * 2_000_000})
+    too_big = "x" * (27 * 1024 * 1024)  # intake takes up to 26 MiB (attachments)
+    response = await client.post("/api/v1/tickets", json={**VALID, "message": too_big})
     assert response.status_code == 413
 
 
@@ -137,3 +140,44 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"nats": True}
     assert (await client.get("/openapi.json")).json()["paths"]["/api/v1/tickets"]["post"]
+
+
+async def test_a_form_with_attachments_stores_them_once_and_references_them(
+    client: httpx.AsyncClient,
+) -> None:
+    log = b"2026-12-04 login failed for dana\n" * 1000
+    files = [
+        ("attachments", ("mail.log", log, "text/plain")),
+        ("attachments", ("screen.png", b"\x89PNG fake", "image/png")),
+    ]
+    response = await client.post("/api/v1/tickets", data=VALID, files=files)
+    assert response.status_code == 201, response.text
+    stream = await JetStreamEventStore(nats_of(client)).load(response.json()["ticket_id"])
+    created = stream.events[0].envelope.data
+    assert isinstance(created, TicketCreated)
+    assert created.channel == "api"
+    assert [(a.filename, a.content_type, a.size) for a in created.attachments] == [
+        ("mail.log", "text/plain", len(log)),
+        ("screen.png", "image/png", 9),
+    ]
+    attachments = AttachmentStore(await nats_of(client).jetstream().object_store(BUCKET))
+    assert await attachments.get(created.attachments[0]) == log
+
+
+async def test_a_form_field_error_is_the_same_422_as_in_json(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/tickets", data={**VALID, "email": "nope"})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "email"
+
+
+async def test_too_many_or_too_large_attachments_are_a_422(client: httpx.AsyncClient) -> None:
+    before = await stream_messages(client)
+    many = [("attachments", (f"f{n}.txt", b"x", "text/plain")) for n in range(11)]
+    response = await client.post("/api/v1/tickets", data=VALID, files=many)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["rule"] == "too_many"
+    big = [("attachments", ("big.bin", b"x" * (10 * 1024 * 1024 + 1), "application/zip"))]
+    response = await client.post("/api/v1/tickets", data=VALID, files=big)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["rule"] == "too_large"
+    assert await stream_messages(client) == before

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -33,7 +34,7 @@ class Service:
 
 
 SERVICES = (
-    Service("intake", 8001, "commands: POST /api/v1/tickets"),
+    Service("intake", 8001, "portal (/) and commands: /api/v1/tickets ..."),
     Service("projections", 8002, "queries: GET /api/v1/tickets/{id}"),
 )
 DATABASE = "ticketstream"
@@ -128,12 +129,28 @@ def main(argv: list[str] | None = None) -> int:
             database_url = postgres.database_url(DATABASE)
         services = tuple(Service(s.name, _port_or_free(s.port), s.serves) for s in SERVICES)
         print(_banner(nats_url, database_url, services, data), flush=True)
-        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url}
+        env = {
+            **os.environ,
+            "NATS_URL": nats_url,
+            "DATABASE_URL": database_url,
+            "TICKETSTREAM_SECRET_KEY": _secret_key(data),
+        }
         env.setdefault("TICKETSTREAM_LOG_FORMAT", "console")
         asyncio.run(_supervise(env, services))
         print("supervisor | services stopped; stopping NATS and PostgreSQL", flush=True)
     print("supervisor | stopped", flush=True)
     return 0
+
+
+def _secret_key(data: Path) -> str:
+    """TICKETSTREAM_SECRET_KEY if set, else one generated once and kept in ``<data>``."""
+    if key := os.environ.get("TICKETSTREAM_SECRET_KEY"):
+        return key
+    path = data / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _banner(nats_url: str, database_url: str, services: tuple[Service, ...], data: Path) -> str:
@@ -144,8 +161,13 @@ def _banner(nats_url: str, database_url: str, services: tuple[Service, ...], dat
         f"  {'NATS':<12} {nats_url}  (stream TICKETS, subjects tickets.<ticket>)",
         f"  {'PostgreSQL':<12} {database_url}",
         f"  {'data':<12} {data}",
-        "",
     ]
+    if not os.environ.get("TICKETSTREAM_DIRECTORY"):
+        lines.append(
+            f"  {'agent token':<12} ts-dev-alex  (development directory; "
+            "curl -H 'Authorization: Bearer ts-dev-alex' ...)"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 

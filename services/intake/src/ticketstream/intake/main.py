@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ticketstream.eventstore import StreamSettings, open_event_store
+from ticketstream.directory import Directory, DirectoryError, directory_from_env
+from ticketstream.eventstore import AttachmentStore, StreamSettings, open_event_store
 from ticketstream.servicekit import configure_logging, create_app, load_settings, serve
+from ticketstream.signing import Signer
 
-from . import api
+from . import api, inbound_api, ticket_commands
+from .imap_poller import ImapPoller
+from .inbound import EmailIntake
+from .portal import routes as portal
 from .settings import IntakeSettings
 
 VERSION = "0.1.0"
 
 
-def build_app(settings: IntakeSettings) -> FastAPI:
+def build_app(settings: IntakeSettings, directory: Directory | None = None) -> FastAPI:
     """The intake app; connects to NATS when it starts."""
 
     @asynccontextmanager
@@ -28,9 +35,23 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         )
         app.state.nc = nc
         app.state.store = store
+        app.state.attachments = await AttachmentStore.open(nc, replicas=settings.stream_replicas)
+        app.state.email_intake = EmailIntake(
+            store, app.state.directory, app.state.signer, app.state.attachments
+        )
+        stop = asyncio.Event()
+        imap = settings.imap()
+        poller = (
+            asyncio.create_task(ImapPoller(imap, app.state.email_intake.receive_fetched).run(stop))
+            if imap
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if poller is not None:
+                await asyncio.wait_for(poller, 30)
             await nc.drain()
 
     async def readiness() -> dict[str, bool]:
@@ -45,14 +66,24 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         lifespan,
         description="The command side: open tickets and act on them.",
     )
+    app.state.directory = directory or directory_from_env()
+    app.state.signer = Signer.from_secret(settings.secret_key.get_secret_value())
     app.include_router(api.router)
+    app.include_router(ticket_commands.router)
+    app.include_router(inbound_api.router)
+    app.include_router(portal.router)
     return app
 
 
 def main() -> None:
     settings = load_settings(IntakeSettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    serve(build_app(settings), settings)
+    try:
+        directory = directory_from_env()
+    except DirectoryError as error:
+        print(f"intake cannot start: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    serve(build_app(settings, directory), settings)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Opening a ticket: what intake does with a validated request."""
+"""Opening a ticket under a fresh number."""
 
 from __future__ import annotations
 
-from ticketstream.events import Actor, Channel, Metadata, Priority, Requester
+from collections.abc import Callable
+
+from ticketstream.events import Metadata
 from ticketstream.eventstore import AppendResult, Clock, EventStore
 from ticketstream.ticketing import execute
 from ticketstream.tickets import OpenTicket, TicketRuleViolation
@@ -15,35 +17,15 @@ NUMBER_ATTEMPTS = 5
 
 async def open_ticket(
     store: EventStore,
+    command_for: Callable[[str], OpenTicket],
+    meta: Metadata,
     *,
-    requester: Requester,
-    subject: str,
-    message: str,
-    help_topic: str,
-    priority: Priority | None,
-    channel: Channel,
-    correlation_id: str,
     clock: Clock,
 ) -> AppendResult:
-    """Open a ticket under a fresh number; draw another when the number is taken."""
-    meta = Metadata(
-        source=SOURCE,
-        actor=Actor(kind="requester", id=requester.email),
-        correlation_id=correlation_id,
-    )
+    """Open the ticket ``command_for(number)`` under a fresh number; draw again if taken."""
     for _ in range(NUMBER_ATTEMPTS):
-        command = OpenTicket(
-            ticket_id=new_ticket_id(),
-            actor=meta.actor,
-            channel=channel,
-            requester=requester,
-            subject=subject,
-            message=message,
-            help_topic=help_topic,
-            priority=priority,
-        )
         try:
-            return await execute(store, command, meta, clock=clock)
+            return await execute(store, command_for(new_ticket_id()), meta, clock=clock)
         except TicketRuleViolation as violation:
             if violation.rule != "ticket_exists":
                 raise

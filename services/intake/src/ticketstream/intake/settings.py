@@ -2,13 +2,64 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 
 from ticketstream.servicekit import ServiceSettings
 
+from .imap_poller import ImapSettings
+
 
 class IntakeSettings(ServiceSettings):
-    """See :class:`~ticketstream.servicekit.ServiceSettings` for the shared variables."""
+    """See :class:`~ticketstream.servicekit.ServiceSettings` for the shared variables.
+
+    - ``TICKETSTREAM_SECRET_KEY`` (required, at least 32 characters): signs requesters'
+      ticket secrets and reply addresses; notify must use the same key. ``make run``
+      generates one under ``.run/``; ``python -m ticketstream.signing new-key`` makes one.
+    - ``TICKETSTREAM_DIRECTORY``: the directory file (help topics, departments, agents ...);
+      the development default when unset.
+    - ``TICKETSTREAM_INBOUND_TOKEN``: when set, ``POST /api/v1/inbound/email`` needs it as a
+      bearer token (set it when the endpoint is reachable by more than your MTA).
+    - ``TICKETSTREAM_IMAP_HOST`` turns the IMAP poller on (off by default), with
+      ``TICKETSTREAM_IMAP_PORT`` (993), ``_USER``, ``_PASSWORD``, ``_MAILBOX`` (INBOX),
+      ``_TLS`` (ssl, starttls or none), ``_INTERVAL_SECONDS`` (30) and ``_MOVE_TO``
+      (a folder for processed mail; by default they stay and get the ``$Ticketstream`` flag).
+    """
 
     service_name: str = "intake"
     port: int = Field(default=8001, ge=1, le=65535)
+    max_body_bytes: int = Field(
+        default=26 * 1024 * 1024, ge=0
+    )  # attachments: 10 MiB each, ~25 MiB a request
+    secret_key: SecretStr = Field(
+        validation_alias=AliasChoices("TICKETSTREAM_SECRET_KEY", "secret_key"), min_length=32
+    )
+    inbound_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TICKETSTREAM_INBOUND_TOKEN", "inbound_token"),
+        min_length=16,
+    )
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_mailbox: str = "INBOX"
+    imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_interval_seconds: float = Field(default=30, gt=0)
+    imap_move_to: str | None = None
+
+    def imap(self) -> ImapSettings | None:
+        """The IMAP poller's settings, or None when it is off."""
+        if not self.imap_host:
+            return None
+        return ImapSettings(
+            host=self.imap_host,
+            port=self.imap_port,
+            user=self.imap_user or "",
+            password=self.imap_password or SecretStr(""),
+            mailbox=self.imap_mailbox,
+            tls=self.imap_tls,
+            interval_seconds=self.imap_interval_seconds,
+            move_to=self.imap_move_to,
+        )
