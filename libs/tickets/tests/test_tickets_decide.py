@@ -14,6 +14,7 @@ from ticketstream.events import (
     AgentReplied,
     AnyTicketEvent,
     AttachmentRef,
+    AutoReplyReceived,
     EmailFailed,
     EmailSent,
     FeedbackSubmitted,
@@ -48,6 +49,7 @@ from ticketstream.tickets import (
     ConfirmResolution,
     MarkPending,
     OpenTicket,
+    RecordAutoReply,
     RecordEmailFailed,
     RecordEmailSent,
     RecordSlaBreach,
@@ -241,6 +243,19 @@ CASES: dict[type[TicketCommand], tuple[Factory, tuple[AnyTicketEvent, ...], set[
             template="auto_reply",
             error="550 mailbox unavailable",
             permanent=True,
+        ),
+        OPEN,
+        {"system"},
+    ),
+    RecordAutoReply: (
+        lambda a: RecordAutoReply(
+            ticket_id=T,
+            actor=a,
+            kind="auto_reply",
+            from_address="ana@example.com",
+            subject="Out of office: [#T1000] Email issue",
+            reason="Auto-Submitted: auto-replied",
+            email_message_id="<ooo@mail.example>",
         ),
         OPEN,
         {"system"},
@@ -1045,6 +1060,94 @@ def test_emails_are_recorded_in_every_status(history: tuple[AnyTicketEvent, ...]
     after_sent = given(*history).when(sent_factory(SYSTEM)).then(sent)
     after_failed = given(*history).when(failed_factory(SYSTEM)).then(failed)
     assert after_sent == after_failed == replace(before, version=before.version + 1)
+
+
+# -------------------------------------------------------------------- RecordAutoReply
+
+
+def auto_reply(actor: Actor = SYSTEM, **changes: object) -> RecordAutoReply:
+    fields: dict[str, object] = {
+        "ticket_id": T,
+        "actor": actor,
+        "kind": "auto_reply",
+        "from_address": "ana@example.com",
+        "subject": "Out of office: [#T1000] Email issue",
+        "reason": "Auto-Submitted: auto-replied",
+        "email_message_id": "<ooo@mail.example>",
+    }
+    return RecordAutoReply.model_validate(fields | changes)
+
+
+auto_reply_received = AutoReplyReceived(
+    ticket_id=T,
+    kind="auto_reply",
+    from_address="ana@example.com",
+    subject="Out of office: [#T1000] Email issue",
+    reason="Auto-Submitted: auto-replied",
+    email_message_id="<ooo@mail.example>",
+)
+
+
+@statuses("open", "pending", "resolved", "closed")
+def test_an_auto_reply_is_recorded_in_every_status_and_never_acted_on(
+    history: tuple[AnyTicketEvent, ...],
+) -> None:
+    before = given(*history).state
+    assert before is not None
+    state = given(*history).when(auto_reply()).then(auto_reply_received)
+    # Neither reopens a resolved ticket nor resumes a pending one: only its id is kept.
+    assert state == replace(
+        before,
+        version=before.version + 1,
+        email_message_ids=before.email_message_ids | {"<ooo@mail.example>"},
+    )
+
+
+def test_a_bounce_without_a_message_id_is_recorded() -> None:
+    bounce = auto_reply(
+        kind="bounce",
+        from_address="mailer-daemon@example.com",
+        subject="Undelivered Mail Returned to Sender",
+        reason="Content-Type: multipart/report; report-type=delivery-status",
+        email_message_id=None,
+    )
+    state = (
+        given(*RESOLVED)
+        .when(bounce)
+        .then(
+            AutoReplyReceived(
+                ticket_id=T,
+                kind="bounce",
+                from_address="mailer-daemon@example.com",
+                subject="Undelivered Mail Returned to Sender",
+                reason="Content-Type: multipart/report; report-type=delivery-status",
+            )
+        )
+    )
+    assert state.status == "resolved"
+    assert state.email_message_ids == frozenset()
+
+
+def test_the_same_auto_reply_is_recorded_once() -> None:
+    error = given(created, auto_reply_received).when(auto_reply()).raises("duplicate_email")
+    assert "<ooo@mail.example>" in error.message
+
+
+def test_an_auto_reply_with_the_message_id_of_a_requester_reply_is_a_duplicate() -> None:
+    given(created, requester_replied).when(auto_reply(email_message_id="<r@x>")).raises(
+        "duplicate_email"
+    )
+
+
+@pytest.mark.parametrize("actor", [REQUESTER, AGENT], ids=["requester", "agent"])
+def test_only_the_system_records_an_auto_reply(actor: Actor) -> None:
+    error = given(created).when(auto_reply(actor)).raises("not_allowed_for_actor")
+    assert "RecordAutoReply" in error.message
+
+
+def test_a_requester_reply_after_an_auto_reply_with_its_message_id_is_a_duplicate() -> None:
+    recorded = auto_reply_received.model_copy(update={"email_message_id": "<r@x>"})
+    given(created, recorded).when(requester_reply()).raises("duplicate_email")
 
 
 # ------------------------------------------------------------------ a whole lifecycle

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ticketstream.events import (
     Actor,
     AgentReplied,
     AnyTicketEvent,
+    AutoReplyReceived,
     EmailFailed,
     EmailSent,
     FeedbackSubmitted,
@@ -108,6 +110,14 @@ LIFE: tuple[AnyTicketEvent, ...] = (
         error="timeout",
         permanent=False,
     ),
+    AutoReplyReceived(
+        ticket_id=T,
+        kind="auto_reply",
+        from_address="ana@example.com",
+        subject="Out of office: How did we do?",
+        reason="Auto-Submitted: auto-replied",
+        email_message_id="<ooo@x>",
+    ),
     TicketReopened(ticket_id=T, reason="Charged again"),
 )
 
@@ -147,6 +157,7 @@ def test_folding_the_life_gives_the_final_state() -> None:
         close_reason=None,
         reopen_count=1,
         feedback_rating=4,
+        email_message_ids=frozenset({"<ooo@x>"}),
     )
 
 
@@ -192,6 +203,37 @@ def test_routing_keeps_an_existing_category_even_when_the_event_names_one() -> N
     state = fold([created, categorized, routed])
     assert state is not None
     assert state.category == "hardware"
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        [created],
+        [created, TicketPendingOnRequester(ticket_id=T)],
+        [created, TicketResolved(ticket_id=T, agent_id="alice", resolution="Done")],
+        [created, TicketClosed(ticket_id=T, reason="agent")],
+    ],
+    ids=["open", "pending", "resolved", "closed"],
+)
+def test_an_auto_reply_is_recorded_and_changes_nothing_but_its_message_id(
+    before: list[AnyTicketEvent],
+) -> None:
+    state = fold(before)
+    assert state is not None
+    bounce = AutoReplyReceived(
+        ticket_id=T,
+        kind="bounce",
+        from_address="mailer-daemon@example.com",
+        subject="Undelivered Mail Returned to Sender",
+        reason="Content-Type: multipart/report; report-type=delivery-status",
+        email_message_id="<dsn@x>",
+    )
+    after = evolve(state, bounce)
+    assert after == replace(
+        state, version=state.version + 1, email_message_ids=frozenset({"<dsn@x>"})
+    )
+    without_id = bounce.model_copy(update={"email_message_id": None})
+    assert evolve(state, without_id) == replace(state, version=state.version + 1)
 
 
 def test_a_history_must_start_with_ticket_created() -> None:

@@ -19,6 +19,7 @@ from ticketstream.events import (
     Actor,
     AgentReplied,
     AnyTicketEvent,
+    AutoReplyReceived,
     FeedbackSubmitted,
     Requester,
     TagsChanged,
@@ -37,6 +38,7 @@ from ticketstream.tickets import (
     ConfirmResolution,
     MarkPending,
     OpenTicket,
+    RecordAutoReply,
     RecordEmailFailed,
     RecordEmailSent,
     RecordSlaBreach,
@@ -167,6 +169,15 @@ COMMANDS: dict[type[Command], st.SearchStrategy[Command]] = {
         error=texts,
         permanent=st.booleans(),
     ),
+    RecordAutoReply: build(
+        RecordAutoReply,
+        "system",
+        kind=st.sampled_from(["auto_reply", "bounce"]),
+        from_address=st.sampled_from(["ana@example.com", "mailer-daemon@example.com"]),
+        subject=texts,
+        reason=st.just("Auto-Submitted: auto-replied"),
+        email_message_id=st.none() | st.sampled_from(["<ooo-1@x>", "<ooo-2@x>"]),
+    ),
 }
 any_command = st.one_of(*COMMANDS.values())
 # The commands that move a ticket through its statuses come up more often, so that
@@ -249,7 +260,10 @@ def test_no_sequence_reaches_an_impossible_ticket(commands: list[Command]) -> No
             assert current is not None
             assert current.status == "closed", "feedback on a ticket that was not closed"
             feedback_given += 1
+        status_before = None if current is None else current.status
         current = evolve(current, event)
+        if isinstance(event, AutoReplyReceived):
+            assert current.status == status_before, "an auto-reply changed the ticket's status"
         check_invariants(current)
     assert feedback_given <= 1
     assert state.version == len(history)

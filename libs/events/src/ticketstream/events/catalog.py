@@ -23,6 +23,8 @@ __all__ = [
     "AnyTicketEvent",
     "AssignmentStrategy",
     "AttachmentRef",
+    "AutoReplyKind",
+    "AutoReplyReceived",
     "Channel",
     "CloseReason",
     "DepartmentId",
@@ -75,6 +77,7 @@ CloseReason: TypeAlias = Literal["confirmed", "agent", "auto"]
 SlaTarget: TypeAlias = Literal["first_response", "resolution"]
 AssignmentStrategy: TypeAlias = Literal["manual", "round_robin", "least_open"]
 RecipientRole: TypeAlias = Literal["requester", "agent"]
+AutoReplyKind: TypeAlias = Literal["auto_reply", "bounce"]
 
 PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
 
@@ -302,6 +305,22 @@ class EmailFailed(TicketEvent):
     permanent: bool
 
 
+class AutoReplyReceived(TicketEvent):
+    """An automatic reply or a bounce arrived for this ticket; it is recorded and never acted on
+    (it neither reopens nor resumes the ticket)."""
+
+    type: Literal["io.ticketstream.ticket.auto_reply_received.v1"] = (
+        "io.ticketstream.ticket.auto_reply_received.v1"
+    )
+    kind: AutoReplyKind
+    from_address: EmailAddress
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=998)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        description='What marked it automatic, e.g. "Auto-Submitted: auto-replied"'
+    )
+    email_message_id: str | None = Field(default=None, max_length=998)
+
+
 AnyTicketEvent: TypeAlias = Annotated[
     TicketCreated
     | TicketRouted
@@ -322,7 +341,8 @@ AnyTicketEvent: TypeAlias = Annotated[
     | SlaBreached
     | FeedbackSubmitted
     | EmailSent
-    | EmailFailed,
+    | EmailFailed
+    | AutoReplyReceived,
     Field(discriminator="type"),
 ]
 """The discriminated union of every current ticket event."""
@@ -348,6 +368,7 @@ EVENT_CLASSES: tuple[type[TicketEvent], ...] = (
     FeedbackSubmitted,
     EmailSent,
     EmailFailed,
+    AutoReplyReceived,
 )
 
 

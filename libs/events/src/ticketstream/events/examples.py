@@ -12,6 +12,7 @@ from .catalog import (
     Actor,
     AgentReplied,
     AttachmentRef,
+    AutoReplyReceived,
     EmailFailed,
     EmailSent,
     FeedbackSubmitted,
@@ -46,6 +47,7 @@ _REQUESTER = Actor(kind="requester", id="ann@example.com")
 _AGENT = Actor(kind="agent", id="bob")
 _ROUTING = Actor(kind="system", id="ticketstream/routing")
 _NOTIFY = Actor(kind="system", id="ticketstream/notify")
+_INTAKE = Actor(kind="system", id="ticketstream/intake")
 _SCREENSHOT = AttachmentRef(
     object_name="att-0c5e2f6a",
     filename="screenshot.png",
@@ -137,6 +139,17 @@ _EVENTS: tuple[tuple[Actor, TicketEvent], ...] = (
             template="agent_replied",
             error="550 5.1.1 mailbox unavailable",
             permanent=True,
+        ),
+    ),
+    (
+        _INTAKE,
+        AutoReplyReceived(
+            ticket_id=_ID,
+            kind="auto_reply",
+            from_address="ann@example.com",
+            subject="Out of office: [#4K7Q2M9X] Printer on floor 3 is offline",
+            reason="Auto-Submitted: auto-replied",
+            email_message_id="<CAF9012@mail.example.com>",
         ),
     ),
 )

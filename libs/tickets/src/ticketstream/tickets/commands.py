@@ -25,6 +25,7 @@ from ticketstream.events import (
     AgentId,
     AssignmentStrategy,
     AttachmentRef,
+    AutoReplyKind,
     Channel,
     DepartmentId,
     EmailAddress,
@@ -49,6 +50,7 @@ __all__ = [
     "ConfirmResolution",
     "MarkPending",
     "OpenTicket",
+    "RecordAutoReply",
     "RecordEmailFailed",
     "RecordEmailSent",
     "RecordSlaBreach",
@@ -241,6 +243,19 @@ class RecordEmailFailed(TicketCommand):
     permanent: bool
 
 
+class RecordAutoReply(TicketCommand):
+    """Record an automatic reply or a bounce that arrived for this ticket (intake).
+
+    Allowed in any status and never acted on: it neither reopens nor resumes the ticket.
+    """
+
+    kind: AutoReplyKind
+    from_address: EmailAddress
+    subject: _HeaderText
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    email_message_id: _MessageId | None = None
+
+
 Command: TypeAlias = (
     OpenTicket
     | RouteTicket
@@ -262,6 +277,7 @@ Command: TypeAlias = (
     | SubmitFeedback
     | RecordEmailSent
     | RecordEmailFailed
+    | RecordAutoReply
 )
 """Every command ``decide`` accepts."""
 
@@ -286,4 +302,5 @@ COMMAND_CLASSES: tuple[type[TicketCommand], ...] = (
     SubmitFeedback,
     RecordEmailSent,
     RecordEmailFailed,
+    RecordAutoReply,
 )

@@ -15,6 +15,7 @@ from typing import assert_never
 from ticketstream.events import (
     AgentReplied,
     AnyTicketEvent,
+    AutoReplyReceived,
     EmailFailed,
     EmailSent,
     FeedbackSubmitted,
@@ -47,6 +48,7 @@ from .commands import (
     ConfirmResolution,
     MarkPending,
     OpenTicket,
+    RecordAutoReply,
     RecordEmailFailed,
     RecordEmailSent,
     RecordSlaBreach,
@@ -121,6 +123,8 @@ def decide(state: TicketState | None, command: Command) -> list[AnyTicketEvent]:
             return _record_email_sent(_existing(state, command), command)
         case RecordEmailFailed():
             return _record_email_failed(_existing(state, command), command)
+        case RecordAutoReply():
+            return _record_auto_reply(_existing(state, command), command)
         case _:
             assert_never(command)
 
@@ -429,6 +433,26 @@ def _record_email_failed(s: TicketState, c: RecordEmailFailed) -> list[AnyTicket
     ]
 
 
+def _record_auto_reply(s: TicketState, c: RecordAutoReply) -> list[AnyTicketEvent]:
+    # Allowed in every status, closed included, and never acted on: an out-of-office answer
+    # or a bounce neither reopens a resolved ticket nor resumes a pending one.
+    if c.email_message_id and c.email_message_id in s.email_message_ids:
+        raise TicketRuleViolation(
+            "duplicate_email",
+            f"the e-mail {c.email_message_id} is already on ticket {s.ticket_id}",
+        )
+    return [
+        AutoReplyReceived(
+            ticket_id=s.ticket_id,
+            kind=c.kind,
+            from_address=c.from_address,
+            subject=c.subject,
+            reason=c.reason,
+            email_message_id=c.email_message_id,
+        )
+    ]
+
+
 # ---------------------------------------------------------------------------------- evolve
 
 
@@ -519,6 +543,11 @@ def evolve(state: TicketState | None, event: AnyTicketEvent) -> TicketState:
             return replace(s, breached=s.breached | {event.target})
         case FeedbackSubmitted():
             return replace(s, feedback_rating=event.rating)
+        case AutoReplyReceived():
+            # Recorded, never acted on: the status stays, only its Message-ID is remembered.
+            return replace(
+                s, email_message_ids=s.email_message_ids | _message_ids(event.email_message_id)
+            )
         case InternalNoteAdded() | ResolutionConfirmed() | EmailSent() | EmailFailed():
             return s
         case _:

@@ -22,6 +22,7 @@ from .commands import (
     ConfirmResolution,
     MarkPending,
     OpenTicket,
+    RecordAutoReply,
     RecordEmailFailed,
     RecordEmailSent,
     RecordSlaBreach,
@@ -66,6 +67,7 @@ ALLOWED_ACTORS: Mapping[type[TicketCommand], frozenset[ActorKind]] = MappingProx
         SubmitFeedback: _REQUESTER,
         RecordEmailSent: _SYSTEM,
         RecordEmailFailed: _SYSTEM,
+        RecordAutoReply: _SYSTEM,
     }
 )
 """The kinds of actor that may give each command."""
