@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedDovecot]:
-    with start_dovecot(Path(tmp_path_factory.mktemp("imap")), password="imap-intake-pw") as server:
+def dovecot(server_dir: Callable[[str], Path]) -> Iterator[EmbeddedDovecot]:
+    with start_dovecot(server_dir("dovecot"), password="imap-intake-pw") as server:
         yield server
 
 

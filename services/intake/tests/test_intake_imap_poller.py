@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +30,8 @@ FLAG = "$Ticketstream"
 
 
 @pytest.fixture(scope="module")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedDovecot]:
-    with start_dovecot(tmp_path_factory.mktemp("dovecot"), password="imap-test-pw") as server:
+def dovecot(server_dir: Callable[[str], Path]) -> Iterator[EmbeddedDovecot]:
+    with start_dovecot(server_dir("dovecot"), password="imap-test-pw") as server:
         yield server
 
 

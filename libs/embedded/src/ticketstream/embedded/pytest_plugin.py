@@ -10,12 +10,20 @@
 Each server starts only when a test first asks for its fixture and is stopped at the end of
 the session (also after failures and Ctrl-C). ``fresh_database_url`` (function scope) is a
 new empty database on the session server, dropped after the test.
+
+Servers keep their data in ``server_dir(name)`` folders (session fixture), outside
+pytest's ``/tmp/pytest-of-<user>``: every pytest run as the same user resets that folder to
+mode 0700, which would cut a server running as another user (PostgreSQL and Dovecot do, as
+root) off from its own files while a second test run starts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +55,25 @@ def _require_docker() -> None:
 
 
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_dir() -> Iterator[Callable[[str], Path]]:
+    """Makes a fresh folder for a server's data, removed at the end of the session."""
+    root = Path(tempfile.mkdtemp(prefix="ticketstream-servers-"))
+    root.chmod(0o755)
+    count = 0
+
+    def make(name: str) -> Path:
+        nonlocal count
+        count += 1
+        folder = root / f"{name}-{count}"
+        folder.mkdir()
+        return folder
+
+    yield make
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def nats_url(server_dir: Callable[[str], Path]) -> Iterator[str]:
     """URL of a NATS server with JetStream for the whole session."""
     if url := os.environ.get("NATS_URL"):
         yield url
@@ -58,12 +84,12 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with NatsContainer(NATS_IMAGE, jetstream=True) as container:
             yield container.nats_uri()
     else:
-        with start_nats(tmp_path_factory.mktemp("nats")) as server:
+        with start_nats(server_dir("nats")) as server:
             yield server.url
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(server_dir: Callable[[str], Path]) -> Iterator[str]:
     """URL of a PostgreSQL database (``postgres``, user ``postgres``) for the whole session."""
     if url := os.environ.get("DATABASE_URL"):
         yield url
@@ -77,7 +103,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with container:
             yield container.get_connection_url()
     else:
-        with start_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        with start_postgres(server_dir("postgres")) as server:
             yield server.url
 
 
