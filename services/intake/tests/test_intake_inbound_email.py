@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ticketstream.events import AgentReplied, RequesterReplied, TicketCreated
+from ticketstream.events import AgentReplied, AutoReplyReceived, RequesterReplied, TicketCreated
 from ticketstream.eventstore import JetStreamEventStore
 from ticketstream.intake.main import build_app
 from ticketstream.intake.settings import IntakeSettings
@@ -187,6 +187,28 @@ async def test_automatic_mail_is_ignored(
     assert response.status_code == 202
     assert (response.json()["outcome"], response.json()["reason"]) == ("ignored", reason)
     assert response.json()["ticket_id"] is None
+
+
+async def test_an_automatic_reply_to_a_ticket_is_recorded_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    ticket_id, _ = await opened_by_email(client)
+    resolve = {"status": "resolved", "resolution": "Unlocked."}
+    await client.post(f"/api/v1/tickets/{ticket_id}/status", json=resolve, headers=ALEX)
+    raw = email(
+        "I am out of office until Monday.",
+        to=SIGNER.reply_address(ticket_id, SUPPORT),
+        subject="Automatic reply: [#{ticket_id}] Unable to access e-mail",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    response = await deliver(client, raw)
+    assert (response.json()["outcome"], response.json()["ticket_id"]) == ("recorded", ticket_id)
+    recorded = (await events(client, ticket_id))[-1]
+    assert isinstance(recorded, AutoReplyReceived)
+    assert (recorded.kind, recorded.from_address) == ("auto_reply", "dana@example.com")
+    assert "Auto-Submitted" in recorded.reason
+    assert [type(e).__name__ for e in await events(client, ticket_id)][-2] == "TicketResolved"
+    assert (await deliver(client, raw)).json()["outcome"] == "duplicate"
 
 
 async def test_an_attachment_is_stored_and_referenced(client: httpx.AsyncClient) -> None:

@@ -170,7 +170,7 @@ async def test_a_form_field_error_is_the_same_422_as_in_json(client: httpx.Async
     assert response.json()["error"]["details"][0]["field"] == "email"
 
 
-async def test_too_many_or_too_large_attachments_are_a_422(client: httpx.AsyncClient) -> None:
+async def test_attachment_limits_are_4xx_naming_the_limit(client: httpx.AsyncClient) -> None:
     before = await stream_messages(client)
     many = [("attachments", (f"f{n}.txt", b"x", "text/plain")) for n in range(11)]
     response = await client.post("/api/v1/tickets", data=VALID, files=many)
@@ -178,6 +178,12 @@ async def test_too_many_or_too_large_attachments_are_a_422(client: httpx.AsyncCl
     assert response.json()["error"]["details"][0]["rule"] == "too_many"
     big = [("attachments", ("big.bin", b"x" * (10 * 1024 * 1024 + 1), "application/zip"))]
     response = await client.post("/api/v1/tickets", data=VALID, files=big)
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert response.json()["error"]["details"][0]["rule"] == "too_large"
+    assert "TICKETSTREAM_ATTACHMENT_MAX_BYTES" in response.json()["error"]["message"]
+    exe = [("attachments", ("setup.exe", b"MZ", "application/x-msdownload"))]
+    response = await client.post("/api/v1/tickets", data=VALID, files=exe)
+    assert response.status_code == 415
+    assert response.json()["error"]["details"][0]["field"] == "attachments"
+    assert "TICKETSTREAM_ATTACHMENT_TYPES" in response.json()["error"]["message"]
     assert await stream_messages(client) == before

@@ -183,8 +183,8 @@ async def test_a_too_large_attachment_is_shown_next_to_the_field(
 ) -> None:
     files = [("big.bin", b"x" * (10 * 1024 * 1024 + 1), "application/octet-stream")]
     response = await submit(client, files=files)
-    assert response.status_code == 422
-    assert "big.bin: larger than 10 MiB" in field_error(response.text, "attachments")
+    assert response.status_code == 413
+    assert "big.bin: larger than 10485760 bytes" in field_error(response.text, "attachments")
 
 
 async def test_a_body_over_the_limit_gets_a_friendly_413(nats_url: str) -> None:

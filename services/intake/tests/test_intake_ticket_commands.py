@@ -10,7 +10,7 @@ import pytest
 
 from ticketstream.eventstore import JetStreamEventStore
 
-from .conftest import ALEX, SAM, open_ticket
+from .conftest import ALEX, SAM, TICKET, open_ticket
 
 pytestmark = pytest.mark.integration
 
@@ -205,3 +205,25 @@ async def test_twenty_concurrent_commands_on_one_ticket_all_land_or_conflict(
     conflicts = [r for r in responses if r.status_code == 409]
     assert all(r.json()["error"]["code"] == "conflict" for r in conflicts)
     assert landed >= 10
+
+
+async def test_attachments_download_for_agents_and_only_public_ones_for_the_requester(
+    client: httpx.AsyncClient,
+) -> None:
+    files = [("attachments", ("error.log", b"disk full", "text/plain"))]
+    response = await client.post("/api/v1/tickets", data=TICKET, files=files)
+    opened = response.json()
+    stream = await JetStreamEventStore(client.app.state.nc).load(opened["ticket_id"])  # type: ignore[attr-defined]
+    sha = stream.events[0].envelope.data.attachments[0].sha256  # type: ignore[union-attr]
+    url = f"/api/v1/tickets/{opened['ticket_id']}/attachments/{sha}"
+
+    as_agent = await client.get(url, headers=ALEX)
+    assert (as_agent.status_code, as_agent.content) == (200, b"disk full")
+    assert as_agent.headers["content-disposition"].startswith("attachment;")
+    assert as_agent.headers["x-content-type-options"] == "nosniff"
+    assert (await client.get(url, headers=as_requester(opened))).status_code == 200
+    assert (await client.get(url)).status_code == 401
+    other = await open_ticket(client, email="eve@example.com")
+    assert (await client.get(url, headers=as_requester(other))).status_code == 403
+    missing = url[:-64] + "0" * 64
+    assert (await client.get(missing, headers=ALEX)).status_code == 404

@@ -44,7 +44,7 @@ async def open_a_ticket(
     attachments: Annotated[AttachmentStore, Depends(attachments_of)],
 ) -> TicketOpened:
     """Open a ticket for a requester: JSON, or multipart/form-data with ``attachments``."""
-    body, uploads = await read_open_request(request)
+    body, uploads = await read_open_request(request, request.app.state.attachment_limits)
     return await open_from_form(body, uploads, "api", store, directory, signer, attachments)
 
 

@@ -9,8 +9,10 @@ nothing the second time:
 - a reply carries its Message-ID, and the ticket rules take each Message-ID once
   (``duplicate_email``).
 
-Bounces and automatic replies (RFC 3834 ``Auto-Submitted``, out-of-office, lists) are
-ignored, so Ticketstream never answers a machine and never loops with one.
+Bounces and automatic replies (RFC 3834 ``Auto-Submitted``, out-of-office, lists) never
+open, reopen or resume a ticket, so Ticketstream never answers a machine and never loops
+with one: when one threads onto a ticket it is recorded there (``AutoReplyReceived``),
+otherwise it is logged and dropped with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ticketstream.ticketing import execute, load_state
 from ticketstream.tickets import (
     Command,
     OpenTicket,
+    RecordAutoReply,
     ReplyAsAgent,
     ReplyAsRequester,
     TicketRuleViolation,
@@ -40,7 +43,8 @@ from .email import EmailParseError, InboundEmail, find_thread, parse_email
 from .opening import SOURCE, open_ticket
 from .ticket_ids import ALPHABET, LENGTH
 
-Outcome = Literal["created", "appended", "duplicate", "ignored"]
+Outcome = Literal["created", "appended", "recorded", "duplicate", "ignored"]
+INTAKE = Actor(kind="system", id="intake")
 NO_TEXT = "(no text)"
 
 _log = structlog.get_logger(__name__)
@@ -81,11 +85,9 @@ class EmailIntake:
     async def receive(self, raw: bytes, correlation_id: str) -> Received:
         """Open or reply to a ticket from ``raw``; raises ``EmailParseError`` for non-mail."""
         email = parse_email(raw)
-        if email.is_bounce or email.auto_submitted:
-            reason = "bounce" if email.is_bounce else "auto_submitted"
-            _log.info("inbound e-mail ignored", reason=reason, message_id=email.message_id)
-            return Received("ignored", None, reason)
         match = await find_thread(email, self._signer, ticket_from_subject, self._requester_of)
+        if email.is_bounce or email.auto_submitted:
+            return await self._automatic(email, match.ticket_id, correlation_id)
         refs = tuple(
             [
                 await self._attachments.put(a.filename, a.content_type, a.data)
@@ -107,6 +109,31 @@ class EmailIntake:
             _log.warning("fetched message is not an e-mail; dropped", error=str(error))
             return
         _log.info("fetched e-mail", outcome=received.outcome, ticket_id=received.ticket_id)
+
+    async def _automatic(self, email: InboundEmail, ticket_id: str | None, cid: str) -> Received:
+        """Record a bounce or an automatic reply on its ticket; drop it when it has none."""
+        kind: Literal["auto_reply", "bounce"] = "bounce" if email.is_bounce else "auto_reply"
+        reason = "bounce" if email.is_bounce else "auto_submitted"
+        detail = (email.bounce_reason if email.is_bounce else "; ".join(email.auto_reasons)) or kind
+        if ticket_id is None or await load_state(self._store, ticket_id) is None:
+            _log.info("automatic e-mail dropped", reason=detail, message_id=email.message_id)
+            return Received("ignored", None, reason)
+        command = RecordAutoReply(
+            ticket_id=ticket_id,
+            actor=INTAKE,
+            kind=kind,
+            from_address=email.from_address,
+            subject=email.subject.strip()[:998] or "(no subject)",
+            reason=detail[:500],
+            email_message_id=email.message_id,
+        )
+        try:
+            result = await self._execute(command, INTAKE, cid)
+        except TicketRuleViolation as violation:
+            if violation.rule == "duplicate_email":
+                return Received("duplicate", ticket_id, violation.rule)
+            raise
+        return Received("recorded", ticket_id, reason, result.position)
 
     async def _requester_of(self, ticket_id: str) -> str | None:
         state = await load_state(self._store, ticket_id)

@@ -24,10 +24,10 @@ _RFC822 = {
 
 
 class EmailReceived(BaseModel):
-    """What became of the e-mail: a ticket created or appended to, a duplicate, or ignored
-    (bounces and automatic replies)."""
+    """What became of the e-mail: a ticket created or appended to; an automatic reply or a
+    bounce recorded on its ticket, or ignored when it has none; or a duplicate."""
 
-    outcome: Literal["created", "appended", "duplicate", "ignored"]
+    outcome: Literal["created", "appended", "recorded", "duplicate", "ignored"]
     ticket_id: str | None
     reason: str
     position: int | None

@@ -14,7 +14,7 @@ from ticketstream.eventstore import AttachmentStore, StreamSettings, open_event_
 from ticketstream.servicekit import configure_logging, create_app, load_settings, serve
 from ticketstream.signing import Signer
 
-from . import api, inbound_api, ticket_commands
+from . import api, attachments_api, inbound_api, ticket_commands
 from .imap_poller import ImapPoller
 from .inbound import EmailIntake
 from .portal import routes as portal
@@ -68,9 +68,11 @@ def build_app(settings: IntakeSettings, directory: Directory | None = None) -> F
     )
     app.state.directory = directory or directory_from_env()
     app.state.signer = Signer.from_secret(settings.secret_key.get_secret_value())
+    app.state.attachment_limits = settings.attachment_limits()
     app.include_router(api.router)
     app.include_router(ticket_commands.router)
     app.include_router(inbound_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(portal.router)
     return app
 

@@ -9,6 +9,25 @@ from pydantic import AliasChoices, Field, SecretStr
 from ticketstream.servicekit import ServiceSettings
 
 from .imap_poller import ImapSettings
+from .ticket_form import AttachmentLimits
+
+DEFAULT_ATTACHMENT_TYPES = (
+    "image/*",
+    "text/*",
+    "application/pdf",
+    "application/json",
+    "application/xml",
+    "application/zip",
+    "application/gzip",
+    "application/x-zip-compressed",
+    "application/msword",
+    "application/vnd.ms-*",
+    "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.oasis.opendocument.*",
+    "message/rfc822",
+    "application/octet-stream",
+)
+"""Documents, images, text, archives and e-mails; not executables or scripts by their type."""
 
 
 class IntakeSettings(ServiceSettings):
@@ -25,6 +44,9 @@ class IntakeSettings(ServiceSettings):
       ``TICKETSTREAM_IMAP_PORT`` (993), ``_USER``, ``_PASSWORD``, ``_MAILBOX`` (INBOX),
       ``_TLS`` (ssl, starttls or none), ``_INTERVAL_SECONDS`` (30) and ``_MOVE_TO``
       (a folder for processed mail; by default they stay and get the ``$Ticketstream`` flag).
+    - ``TICKETSTREAM_ATTACHMENT_MAX_COUNT`` (10), ``TICKETSTREAM_ATTACHMENT_MAX_BYTES``
+      (10 MiB) and ``TICKETSTREAM_ATTACHMENT_TYPES`` (comma-separated patterns such as
+      ``image/*,application/pdf``) limit the files a form may carry.
     """
 
     service_name: str = "intake"
@@ -40,6 +62,12 @@ class IntakeSettings(ServiceSettings):
         validation_alias=AliasChoices("TICKETSTREAM_INBOUND_TOKEN", "inbound_token"),
         min_length=16,
     )
+    attachment_max_count: int = Field(default=10, ge=0, le=100)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    attachment_types: str = Field(
+        default=",".join(DEFAULT_ATTACHMENT_TYPES),
+        description="Comma-separated media type patterns accepted for attachments",
+    )
     imap_host: str | None = None
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_user: str | None = None
@@ -48,6 +76,11 @@ class IntakeSettings(ServiceSettings):
     imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
     imap_interval_seconds: float = Field(default=30, gt=0)
     imap_move_to: str | None = None
+
+    def attachment_limits(self) -> AttachmentLimits:
+        """The attachment limits of forms (count, size, media types)."""
+        types = tuple(t.strip().lower() for t in self.attachment_types.split(",") if t.strip())
+        return AttachmentLimits(self.attachment_max_count, self.attachment_max_bytes, types)
 
     def imap(self) -> ImapSettings | None:
         """The IMAP poller's settings, or None when it is off."""

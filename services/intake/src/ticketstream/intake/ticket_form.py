@@ -7,6 +7,7 @@ same rules everywhere, and a bad value gets the same 422.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,8 +27,6 @@ from starlette.datastructures import UploadFile
 from ticketstream.events import Priority
 from ticketstream.servicekit import ApiError
 
-MAX_ATTACHMENTS = 10
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -65,6 +64,19 @@ class OpenTicketRequest(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentLimits:
+    """How many files a form may carry, how large, and of which media types (patterns)."""
+
+    max_count: int = 10
+    max_bytes: int = 10 * 1024 * 1024
+    types: tuple[str, ...] = ("*/*",)
+
+    def allows(self, content_type: str) -> bool:
+        media_type = content_type.split(";")[0].strip().lower()
+        return any(fnmatchcase(media_type, pattern) for pattern in self.types)
+
+
+@dataclass(frozen=True, slots=True)
 class Upload:
     """A file sent with the form."""
 
@@ -86,7 +98,6 @@ OPENAPI_BODY: dict[str, Any] = {
                         "attachments": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "maxItems": MAX_ATTACHMENTS,
                         },
                     },
                 }
@@ -96,7 +107,9 @@ OPENAPI_BODY: dict[str, Any] = {
 }
 
 
-async def read_open_request(request: Request) -> tuple[OpenTicketRequest, list[Upload]]:
+async def read_open_request(
+    request: Request, limits: AttachmentLimits
+) -> tuple[OpenTicketRequest, list[Upload]]:
     """The validated fields and the uploaded files (422, 400, 413 or 415 otherwise)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
@@ -108,7 +121,7 @@ async def read_open_request(request: Request) -> tuple[OpenTicketRequest, list[U
             syntax = any(e["type"] == "json_invalid" for e in error.errors())
             raise _invalid(error, raw.decode(errors="replace") if syntax else None) from error
     if media_type in FORM_TYPES:
-        return await _read_form(request)
+        return await _read_form(request, limits)
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -118,32 +131,47 @@ async def read_open_request(request: Request) -> tuple[OpenTicketRequest, list[U
     )
 
 
-async def _read_form(request: Request) -> tuple[OpenTicketRequest, list[Upload]]:
-    form = await request.form(max_files=MAX_ATTACHMENTS + 1, max_fields=50)
+async def _read_form(
+    request: Request, limits: AttachmentLimits
+) -> tuple[OpenTicketRequest, list[Upload]]:
+    form = await request.form(max_files=limits.max_count + 1, max_fields=50)
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     files = [v for _, v in form.multi_items() if isinstance(v, UploadFile) and v.filename]
     try:
         fields_model = OpenTicketRequest.model_validate(fields)
     except ValidationError as error:
         raise _invalid(error, fields) from error
-    if len(files) > MAX_ATTACHMENTS:
-        raise _attachment_error("too_many", f"at most {MAX_ATTACHMENTS} attachments")
-    uploads = []
-    for upload in files:
-        data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            raise _attachment_error(
-                "too_large",
-                f"{upload.filename}: larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB",
-            )
-        uploads.append(
-            Upload(
-                filename=_safe_filename(upload.filename or "attachment"),
-                content_type=upload.content_type or "application/octet-stream",
-                data=data,
-            )
+    if len(files) > limits.max_count:
+        raise _attachment_error(
+            422,
+            "too_many",
+            f"at most {limits.max_count} attachments (TICKETSTREAM_ATTACHMENT_MAX_COUNT)",
         )
-    return fields_model, uploads
+    return fields_model, [await _upload(file, limits) for file in files]
+
+
+async def _upload(file: UploadFile, limits: AttachmentLimits) -> Upload:
+    content_type = file.content_type or "application/octet-stream"
+    if not limits.allows(content_type):
+        raise _attachment_error(
+            415,
+            "media_type",
+            f"{file.filename}: {content_type} is not accepted; accepted types: "
+            f"{', '.join(limits.types)} (TICKETSTREAM_ATTACHMENT_TYPES)",
+        )
+    data = await file.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise _attachment_error(
+            413,
+            "too_large",
+            f"{file.filename}: larger than {limits.max_bytes} bytes "
+            "(TICKETSTREAM_ATTACHMENT_MAX_BYTES)",
+        )
+    return Upload(
+        filename=_safe_filename(file.filename or "attachment"),
+        content_type=content_type,
+        data=data,
+    )
 
 
 def _invalid(error: ValidationError, body: Any) -> RequestValidationError:
@@ -151,10 +179,11 @@ def _invalid(error: ValidationError, body: Any) -> RequestValidationError:
     return RequestValidationError(errors, body=body)
 
 
-def _attachment_error(rule: str, message: str) -> ApiError:
+def _attachment_error(status: int, rule: str, message: str) -> ApiError:
+    codes = {413: "content_too_large", 415: "unsupported_media_type", 422: "validation_failed"}
     return ApiError(
-        422,
-        "validation_failed",
+        status,
+        codes[status],
         f"attachments: {message}",
         details=[{"field": "attachments", "in": "body", "rule": rule, "message": message}],
     )

@@ -105,7 +105,7 @@ def field_errors(errors: Iterable[Mapping[str, Any]], fields: Sequence[str] = ()
 
 
 def api_field_errors(error: ApiError, fields: Sequence[str]) -> FieldErrors:
-    """An :class:`ApiError` 422 (unknown help topic, attachment limits) next to its field."""
+    """An :class:`ApiError` about a field (unknown help topic, attachment limits) next to it."""
     messages: FieldErrors = {}
     for detail in error.details:
         field = str(detail.get("field", ""))

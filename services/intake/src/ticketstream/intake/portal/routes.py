@@ -26,7 +26,7 @@ from ticketstream.tickets import (
 from ..actors import attachments_of, directory_of, signer_of, store_of
 from ..api import open_from_form
 from ..outcomes import build, run
-from ..ticket_form import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, read_open_request
+from ..ticket_form import read_open_request
 from .access import load_ticket, requester
 from .downloads import attachment_response
 from .forms import (
@@ -73,18 +73,18 @@ async def open_a_ticket(
 ) -> HTMLResponse:
     """Open the ticket and show its number and link, or the form again with its errors."""
     try:
-        body, uploads = await read_open_request(request)
+        body, uploads = await read_open_request(request, request.app.state.attachment_limits)
         opened = await open_from_form(body, uploads, "web", store, directory, signer, files)
     except RequestValidationError as invalid:
-        errors = field_errors(invalid.errors(), OPEN_FIELDS)
+        errors, status = field_errors(invalid.errors(), OPEN_FIELDS), 422
     except ApiError as rejected:
-        if rejected.status != 422:
-            raise
-        errors = api_field_errors(rejected, OPEN_FIELDS)
+        if not any(detail.get("field") in OPEN_FIELDS for detail in rejected.details):
+            raise  # not about a field of the form: an error page
+        errors, status = api_field_errors(rejected, OPEN_FIELDS), rejected.status
     else:
         return render(request, "opened.html", 201, opened=opened, email=body.email)
     values = text_fields(await request.form())
-    return _open_form(request, directory, values, errors, 422)
+    return _open_form(request, directory, values, errors, status)
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
@@ -191,8 +191,8 @@ def _open_form(
         topics=directory.help_topics,
         values=values,
         errors=errors,
-        max_attachments=MAX_ATTACHMENTS,
-        max_mib=MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        max_attachments=request.app.state.attachment_limits.max_count,
+        max_mib=request.app.state.attachment_limits.max_bytes // (1024 * 1024),
     )
 
 
