@@ -179,3 +179,20 @@ async def test_unwanted_event_types_are_skipped_by_header(nc: NatsClient) -> Non
     await until(lambda: bool(positions) and positions[-1] == last)
     await stop(sub, task)
     assert versions == [1]
+
+
+async def test_an_idle_subscription_keeps_running_until_events_come(nc: NatsClient) -> None:
+    ticket_id = new_ticket_id()
+    versions, handle = collector()
+    # The default pull timeout: the server's "request timeout" status can beat the client's.
+    idle = ConsumerSettings(
+        durable=f"t-{uuid.uuid4().hex}", filter_subject=ticket_subject(ticket_id)
+    )
+    sub = CatchUpSubscription(nc, idle, handle)
+    task = await running(sub)
+    await asyncio.sleep(3.5)  # several empty pulls
+    assert not task.done()
+    await seed(nc, ticket_id, 2)
+    await until(lambda: len(versions) == 3)
+    await stop(sub, task)
+    assert versions == [1, 2, 3]

@@ -111,7 +111,14 @@ class CatchUpSubscription:
                     msgs = await psub.fetch(s.batch_size, timeout=s.fetch_timeout)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue
-                await self._process(msgs)
+                except Exception:
+                    # A broken connection or a server hiccup must not end the subscription:
+                    # it reconnects, and the consumer redelivers whatever was not acked.
+                    _log.exception("fetch failed", extra={"consumer": s.durable})
+                    await asyncio.sleep(s.fetch_timeout)
+                    continue
+                if msgs:  # a pull can end with a status and no message
+                    await self._process(msgs)
         finally:
             await psub.unsubscribe()
 
