@@ -37,12 +37,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import psutil
 
 from ._process import (
+    ChildServer,
     clean_env,
     free_port,
     lock_data_dir,
@@ -207,7 +206,7 @@ def _read_greeting(host: str, port: int, timeout: float) -> bytes | None:
     return line if line.startswith(b"* OK") else None
 
 
-class EmbeddedDovecot:
+class EmbeddedDovecot(ChildServer):
     """A running Dovecot master (our child). Use :func:`start_dovecot` to create one."""
 
     def __init__(
@@ -236,14 +235,6 @@ class EmbeddedDovecot:
         self.greeting = greeting
         self._own_run_dir = own_run_dir
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
     def connect(self, timeout: float = 10.0) -> imaplib.IMAP4:
         """A new plain-text IMAP connection, logged in as :attr:`user`."""
         conn = imaplib.IMAP4(self.host, self.port, timeout=timeout)
@@ -269,17 +260,6 @@ class EmbeddedDovecot:
         _wait_gone(children, 2.0)
         if self._own_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return (

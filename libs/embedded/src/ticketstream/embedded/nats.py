@@ -26,10 +26,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from ._process import clean_env, lock_data_dir, log_size, log_tail, spawn, stop_process
+from ._process import ChildServer, clean_env, lock_data_dir, log_size, log_tail, spawn, stop_process
 
 __all__ = ["EmbeddedNats", "find_nats_server", "start_nats"]
 
@@ -113,7 +112,7 @@ def _healthy(url: str, timeout: float) -> bool:
         return False
 
 
-class EmbeddedNats:
+class EmbeddedNats(ChildServer):
     """A running ``nats-server`` child process. Use :func:`start_nats` to create one."""
 
     def __init__(
@@ -136,10 +135,6 @@ class EmbeddedNats:
         self.version = version
 
     @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
     def url(self) -> str:
         return f"nats://{_hostport(_connect_host(self.host), self.port)}"
 
@@ -149,24 +144,9 @@ class EmbeddedNats:
             return None
         return f"http://{_hostport(_connect_host(self.host), self.http_port)}"
 
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (clean shutdown), wait up to ``timeout`` s, then SIGKILL. Idempotent."""
         stop_process(self.process, signal.SIGTERM, timeout, kill_group=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmbeddedNats(url={self.url!r}, pid={self.pid}, data_dir={str(self.data_dir)!r})"

@@ -28,12 +28,11 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import psutil
 
 from ._process import (
+    ChildServer,
     RunAs,
     clean_env,
     free_port,
@@ -213,7 +212,7 @@ class _PortInUseError(Exception):
     pass
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildServer):
     """A running ``postgres`` child process. Use :func:`start_postgres` to create one."""
 
     def __init__(
@@ -238,10 +237,6 @@ class EmbeddedPostgres:
         self._temporary_socket_dir = temporary_socket_dir
 
     @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
     def url(self) -> str:
         """``postgresql://postgres@127.0.0.1:PORT/postgres``"""
         return self.database_url("postgres")
@@ -249,10 +244,6 @@ class EmbeddedPostgres:
     def database_url(self, database: str) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"postgresql://postgres@{host}:{self.port}/{urllib.parse.quote(database, safe='')}"
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
 
     def create_database(self, name: str, *, exist_ok: bool = True) -> str:
         """Create database ``name`` (if missing); returns its URL."""
@@ -270,17 +261,6 @@ class EmbeddedPostgres:
         stop_process(self.process, signal.SIGINT, timeout, kill_group=True)
         if self._temporary_socket_dir:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return (
