@@ -981,6 +981,14 @@ def test_first_response_is_met_by_an_agent_reply() -> None:
     given(created, agent_replied).when(breach("first_response")).raises("sla_met")
 
 
+def test_first_response_stays_met_after_a_resolution_is_reopened() -> None:
+    reopened = TicketReopened(ticket_id=T, reason="still broken")
+    given(created, resolved, reopened).when(breach("first_response")).raises("sla_met")
+    given(created, resolved, reopened).when(breach("resolution")).then(
+        SlaBreached(ticket_id=T, target="resolution", due_at=FIRST_DUE)
+    )
+
+
 def test_resolution_is_not_met_by_a_reply() -> None:
     given(created, agent_replied).when(breach("resolution")).then(
         SlaBreached(ticket_id=T, target="resolution", due_at=FIRST_DUE)

@@ -528,7 +528,8 @@ def evolve(state: TicketState | None, event: AnyTicketEvent) -> TicketState:
         case TicketPendingOnRequester():
             return replace(s, status="pending")
         case TicketResolved():
-            return replace(s, status="resolved", resolution=event.resolution)
+            # The resolution is a public answer e-mailed to the requester: a first response.
+            return replace(s, status="resolved", resolution=event.resolution, first_responded=True)
         case TicketReopened():
             return replace(
                 s,

@@ -37,7 +37,8 @@ class TicketState:
       routing last placed it in (cleared by a transfer, so routing may route it again).
     - ``priority`` is the requested priority until the ticket is routed.
     - ``assigned_manually`` is true when an agent (not a strategy) chose the assignee.
-    - ``first_responded`` becomes true with the first agent reply and stays true.
+    - ``first_responded`` becomes true with the first agent reply or the resolution (a public
+      answer too) and stays true.
     - ``resolution`` is set while resolved or closed after a resolution; a reopen clears it.
     """
 
