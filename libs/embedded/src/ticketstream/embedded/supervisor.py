@@ -36,6 +36,7 @@ class Service:
 SERVICES = (
     Service("intake", 8001, "portal (/) and commands: /api/v1/tickets ..."),
     Service("projections", 8002, "queries: GET /api/v1/tickets/{id}"),
+    Service("routing", 8003, "routing, SLA and auto-close: health and metrics only"),
 )
 DATABASE = "ticketstream"
 MAX_BACKOFF = 10.0

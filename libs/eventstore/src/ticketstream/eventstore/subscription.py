@@ -60,6 +60,9 @@ class ConsumerSettings:
     ack_wait: float = 60.0
     nak_delay: float = 0.5
     max_nak_delay: float = 30.0
+    start_position: int | None = None
+    """Where a new durable starts: the stream's beginning (None) or this stream position.
+    An existing durable goes on from what it acknowledged."""
 
 
 class CatchUpSubscription:
@@ -96,7 +99,10 @@ class CatchUpSubscription:
         config = ConsumerConfig(
             durable_name=s.durable,
             filter_subject=s.filter_subject,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=(
+                DeliverPolicy.ALL if s.start_position is None else DeliverPolicy.BY_START_SEQUENCE
+            ),
+            opt_start_seq=s.start_position,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=s.ack_wait,
             max_deliver=-1,

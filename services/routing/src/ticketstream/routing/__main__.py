@@ -1,0 +1,3 @@
+from ticketstream.routing.main import main
+
+main()
