@@ -15,7 +15,14 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from ticketstream.directory import Directory, directory_from_env, validate_directory
-from ticketstream.events import Actor, AnyTicketEvent, Metadata, Requester, TicketAssigned
+from ticketstream.events import (
+    Actor,
+    AnyTicketEvent,
+    Metadata,
+    Requester,
+    TicketAssigned,
+    TicketRouted,
+)
 from ticketstream.eventstore import (
     AppendResult,
     Batch,
@@ -33,7 +40,14 @@ from ticketstream.routing.shared_state import (
     open_bucket,
 )
 from ticketstream.ticketing import execute
-from ticketstream.tickets import AssignTicket, Command, MarkPending, OpenTicket, Resolve
+from ticketstream.tickets import (
+    AssignTicket,
+    Command,
+    MarkPending,
+    OpenTicket,
+    Resolve,
+    TransferTicket,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -416,3 +430,23 @@ def test_an_invalid_directory_stops_start_up_naming_the_key(tmp_path: Any) -> No
     assert result.returncode == 2
     assert "help_topics[0].department" in result.stderr
     assert "plumbing" in result.stderr
+
+
+async def test_a_transfer_reroutes_to_the_new_department(desk: Desk) -> None:
+    ticket_id = await desk.open()
+    transfer = TransferTicket(ticket_id=ticket_id, actor=ALEX, to_department="billing")
+    await desk.deliver(await desk.act(transfer))
+    events = await desk.events(ticket_id)
+    routed = [e for e in events if isinstance(e, TicketRouted)]
+    assert [r.department for r in routed] == ["it-support", "billing"]
+    assert routed[-1].sla_plan == "standard"
+    assert await desk.assignee(ticket_id) == "jordan"  # billing's only member, least open
+
+
+def test_the_example_directory_under_deploy_is_the_development_default() -> None:
+    from pathlib import Path
+
+    from ticketstream.directory import load_directory
+
+    example = Path(__file__).parents[3] / "deploy" / "directory.example.yaml"
+    assert load_directory(example) == directory_from_env({})
