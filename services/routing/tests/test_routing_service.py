@@ -321,21 +321,7 @@ async def test_two_replicas_on_one_stream_route_each_ticket_once(nats_url: str) 
     ]
     tasks = [asyncio.create_task(s.run()) for s in subscriptions]
     try:
-        ticket_ids = []
-        for _ in range(40):
-            requester = Requester(name="Dana", email="dana@example.com")
-            ticket_id = "T" + "".join(secrets.choice(ALPHABET) for _ in range(11))
-            command = OpenTicket(
-                ticket_id=ticket_id,
-                actor=Actor(kind="requester", id=requester.email),
-                channel="web",
-                requester=requester,
-                subject="Burst",
-                message="Burst",
-                help_topic="email-support",
-            )
-            await writer.act(command)
-            ticket_ids.append(ticket_id)
+        ticket_ids = [await open_unrouted(writer) for _ in range(40)]
         async with asyncio.timeout(30):
             while True:
                 kinds = [await writer.kinds(t) for t in ticket_ids]

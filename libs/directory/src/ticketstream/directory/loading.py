@@ -7,6 +7,7 @@ syntax error names the line and column instead of a key path.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -135,6 +136,16 @@ def directory_from_env(environ: Mapping[str, str] | None = None) -> Directory:
     env = os.environ if environ is None else environ
     path = env.get(ENV_VAR, "").strip()
     return load_directory(Path(path) if path else default_directory_path())
+
+
+def directory_for_service(service: str) -> Directory:
+    """:func:`directory_from_env` for a service starting up: on a broken directory it says
+    what is wrong on stderr and exits with status 2 (like a bad setting)."""
+    try:
+        return directory_from_env()
+    except DirectoryError as error:
+        print(f"{service} cannot start: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def _yaml_problem(source: str, broken: yaml.YAMLError) -> str:

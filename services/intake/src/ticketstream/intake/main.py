@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ticketstream.directory import Directory, DirectoryError, directory_from_env
+from ticketstream.directory import Directory, directory_for_service, directory_from_env
 from ticketstream.eventstore import AttachmentStore, StreamSettings, open_event_store
 from ticketstream.servicekit import configure_logging, create_app, load_settings, serve
 from ticketstream.signing import Signer
@@ -80,12 +79,7 @@ def build_app(settings: IntakeSettings, directory: Directory | None = None) -> F
 def main() -> None:
     settings = load_settings(IntakeSettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    try:
-        directory = directory_from_env()
-    except DirectoryError as error:
-        print(f"intake cannot start: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    serve(build_app(settings, directory), settings)
+    serve(build_app(settings, directory_for_service(settings.service_name)), settings)
 
 
 if __name__ == "__main__":

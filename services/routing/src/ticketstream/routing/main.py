@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from datetime import UTC, datetime
 import structlog
 from fastapi import FastAPI
 
-from ticketstream.directory import Directory, DirectoryError, directory_from_env
+from ticketstream.directory import Directory, directory_for_service, directory_from_env
 from ticketstream.eventstore import (
     CatchUpSubscription,
     Clock,
@@ -115,12 +114,7 @@ def build_app(
 def main() -> None:
     settings = load_settings(RoutingSettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    try:
-        directory = directory_from_env()
-    except DirectoryError as error:
-        print(f"routing cannot start: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    serve(build_app(settings, directory), settings)
+    serve(build_app(settings, directory_for_service(settings.service_name)), settings)
 
 
 if __name__ == "__main__":
