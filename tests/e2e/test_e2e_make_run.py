@@ -81,6 +81,16 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
             params={"min_position": opened["position"]},
         )
         assert read.status_code == 200
+        # routing routes and assigns it; notify's acknowledgement lands in the mail folder.
+        mail = tmp_path / "run" / "mail"
+        acknowledged = wait_until(
+            lambda: [
+                f
+                for f in mail.glob("*.eml")
+                if opened["ticket_id"] in f.read_text(errors="replace")
+            ]
+        )
+        assert any("dana@example.com" in f.name for f in acknowledged)
 
         crashed = service_pid(supervisor, "intake")
         assert crashed is not None
@@ -90,7 +100,7 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
         assert httpx.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).status_code == 201
 
         everything = [p.pid for p in supervisor.children(recursive=True)]
-        assert len(everything) >= 4  # NATS, PostgreSQL (+ its workers), intake, projections
+        assert len(everything) >= 7  # NATS, PostgreSQL (+ workers), five services and the sink
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
         _, alive = psutil.wait_procs(

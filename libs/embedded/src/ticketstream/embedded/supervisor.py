@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ._process import child_setup, free_port
@@ -31,12 +31,29 @@ class Service:
     name: str
     port: int
     serves: str
+    module: str = ""
+    """What runs: ``python -m <module>`` (default ``ticketstream.<name>``)."""
+    args: tuple[str, ...] = ()
+    """Command-line arguments; ``{port}`` and ``{data}`` are filled in."""
+
+    def argv(self, data: Path) -> list[str]:
+        module = self.module or f"ticketstream.{self.name}"
+        filled = [a.format(port=self.port, data=data) for a in self.args]
+        return [sys.executable, "-m", module, *filled]
 
 
 SERVICES = (
     Service("intake", 8001, "portal (/) and commands: /api/v1/tickets ..."),
     Service("projections", 8002, "queries: GET /api/v1/tickets/{id}"),
     Service("routing", 8003, "routing, SLA and auto-close: health and metrics only"),
+    Service("notify", 8004, "e-mails on every update: health and metrics only"),
+    Service(
+        "mail",
+        2525,
+        "SMTP sink: every e-mail notify sends lands in {data}/mail as an .eml file",
+        module="ticketstream.notify.sink",
+        args=("--folder", "{data}/mail", "--port", "{port}"),
+    ),
 )
 DATABASE = "ticketstream"
 MAX_BACKOFF = 10.0
@@ -58,14 +75,14 @@ async def _pipe(name: str, stream: asyncio.StreamReader) -> None:
         sys.stdout.flush()
 
 
-async def _keep_running(service: Service, env: dict[str, str], stop: asyncio.Event) -> None:
+async def _keep_running(
+    service: Service, env: dict[str, str], data: Path, stop: asyncio.Event
+) -> None:
     """Run one service until ``stop``; restart it with backoff when it exits on its own."""
     backoff = 0.5
     while not stop.is_set():
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            f"ticketstream.{service.name}",
+            *service.argv(data),
             env={**env, "TICKETSTREAM_PORT": str(service.port)},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -100,12 +117,12 @@ async def _keep_running(service: Service, env: dict[str, str], stop: asyncio.Eve
             backoff = min(backoff * 2, MAX_BACKOFF)
 
 
-async def _supervise(env: dict[str, str], services: tuple[Service, ...]) -> None:
+async def _supervise(env: dict[str, str], services: tuple[Service, ...], data: Path) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    await asyncio.gather(*(_keep_running(s, env, stop) for s in services))
+    await asyncio.gather(*(_keep_running(s, env, data, stop) for s in services))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 start_postgres(data / "postgres", port=_port_or_free(5450), database=DATABASE)
             )
             database_url = postgres.database_url(DATABASE)
-        services = tuple(Service(s.name, _port_or_free(s.port), s.serves) for s in SERVICES)
+        services = tuple(replace(s, port=_port_or_free(s.port)) for s in SERVICES)
         print(_banner(nats_url, database_url, services, data), flush=True)
         env = {
             **os.environ,
@@ -137,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             "TICKETSTREAM_SECRET_KEY": _secret_key(data),
         }
         env.setdefault("TICKETSTREAM_LOG_FORMAT", "console")
-        asyncio.run(_supervise(env, services))
+        mail = next(s for s in services if s.name == "mail")
+        env.setdefault("TICKETSTREAM_SMTP_HOST", "127.0.0.1")
+        env.setdefault("TICKETSTREAM_SMTP_PORT", str(mail.port))
+        env.setdefault("TICKETSTREAM_SMTP_SECURITY", "none")
+        asyncio.run(_supervise(env, services, data))
         print("supervisor | services stopped; stopping NATS and PostgreSQL", flush=True)
     print("supervisor | stopped", flush=True)
     return 0
@@ -157,7 +178,12 @@ def _secret_key(data: Path) -> str:
 def _banner(nats_url: str, database_url: str, services: tuple[Service, ...], data: Path) -> str:
     lines = ["", "Ticketstream is starting (Ctrl-C stops everything):"]
     for s in services:
-        lines.append(f"  {s.name:<12} http://127.0.0.1:{s.port}  {s.serves}  (/docs for the API)")
+        if s.module:  # not an HTTP service
+            lines.append(f"  {s.name:<12} 127.0.0.1:{s.port}  {s.serves.format(data=data)}")
+        else:
+            lines.append(
+                f"  {s.name:<12} http://127.0.0.1:{s.port}  {s.serves}  (/docs for the API)"
+            )
     lines += [
         f"  {'NATS':<12} {nats_url}  (stream TICKETS, subjects tickets.<ticket>)",
         f"  {'PostgreSQL':<12} {database_url}",

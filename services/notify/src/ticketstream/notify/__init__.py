@@ -1,0 +1,1 @@
+"""Ticketstream notify: ticket events in, e-mails out (issue 5)."""

@@ -1,0 +1,3 @@
+from ticketstream.notify.main import main
+
+main()
