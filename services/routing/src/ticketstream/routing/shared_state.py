@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+import nats.errors
 import nats.js.errors
 import structlog
 from nats.aio.client import Client
@@ -167,6 +168,11 @@ class _LocalWrite:
     revision: int
 
 
+SETTLE_SECONDS = 0.05
+"""Quiet time after the initial-data marker that ends the initial load."""
+SETTLE_AT_MOST_SECONDS = 1.0
+
+
 class _KvMirror(Generic[V]):
     """The keys under one prefix, kept in memory by a KV watch (shared by the state classes).
 
@@ -272,6 +278,7 @@ class _KvMirror(Generic[V]):
             async for entry in watcher:
                 if entry is None:
                     if loaded is not None:
+                        await self._settle(watcher, loaded)
                         self._swap_in(loaded)
                         loaded = None
                         self._ready.set()
@@ -280,6 +287,22 @@ class _KvMirror(Generic[V]):
         finally:
             self._watcher = None
             await self._stop_watcher(watcher)
+
+    async def _settle(self, watcher: KeyValue.KeyWatcher, loaded: dict[str, V]) -> None:
+        """Take in entries still in flight when the end-of-initial-data marker came.
+
+        nats-py decides that marker from the consumer's pending count, which can read 0 while
+        the initial entries are already on their way to the client: without this, a start
+        could return before the values it promised were loaded.
+        """
+        deadline = asyncio.get_running_loop().time() + SETTLE_AT_MOST_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                entry = await watcher.updates(timeout=SETTLE_SECONDS)  # type: ignore[no-untyped-call]
+            except nats.errors.TimeoutError:
+                return
+            if entry is not None:
+                self._apply(entry, loaded)
 
     def _swap_in(self, loaded: dict[str, V]) -> None:
         # Keys with own writes the watch has not delivered yet keep their mirrored state.
