@@ -13,6 +13,7 @@ server (:func:`serve`). A service's ``main.py``::
 """
 
 from ticketstream.servicekit.app import create_app
+from ticketstream.servicekit.auth import bearer_token, unauthorized
 from ticketstream.servicekit.body_limit import BodySizeLimitMiddleware, BodyTooLargeError
 from ticketstream.servicekit.correlation import (
     CORRELATION_ID_HEADER,
@@ -55,6 +56,7 @@ __all__ = [
     "ErrorResponse",
     "ReadinessCheck",
     "ServiceSettings",
+    "bearer_token",
     "bind_correlation_id",
     "configure_logging",
     "correlation_id",
@@ -69,5 +71,6 @@ __all__ = [
     "log_context",
     "new_correlation_id",
     "serve",
+    "unauthorized",
     "uvicorn_config",
 ]

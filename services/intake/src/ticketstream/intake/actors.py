@@ -9,14 +9,12 @@ from fastapi import Depends, Header, Path, Query, Request
 from ticketstream.directory import Agent, Directory
 from ticketstream.events import Actor
 from ticketstream.eventstore import AttachmentStore, EventStore
-from ticketstream.servicekit import ApiError
+from ticketstream.servicekit import ApiError, bearer_token, unauthorized
 from ticketstream.signing import Signer
 from ticketstream.ticketing import load_state
 
 SECRET_HEADER = "X-Ticket-Secret"
 TicketIdPath = Annotated[str, Path(pattern=r"^[0-9A-Z]{4,32}$", description="Ticket number")]
-
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ticketstream"'}
 
 
 def directory_of(request: Request) -> Directory:
@@ -39,24 +37,10 @@ def signer_of(request: Request) -> Signer:
     return signer
 
 
-def _bearer(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(
-            401,
-            "unauthorized",
-            "the Authorization header must be 'Bearer <agent token>'",
-            headers=_CHALLENGE,
-        )
-    return token.strip()
-
-
 def _agent(directory: Directory, token: str) -> Agent:
     agent = directory.agent_by_token(token)
     if agent is None:
-        raise ApiError(401, "unauthorized", "unknown agent token", headers=_CHALLENGE)
+        raise unauthorized("unknown agent token")
     return agent
 
 
@@ -65,14 +49,9 @@ async def agent_actor(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Actor:
     """The agent behind ``Authorization: Bearer <token>`` (401 without a valid one)."""
-    token = _bearer(authorization)
+    token = bearer_token(authorization)
     if token is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "agent commands need 'Authorization: Bearer <token>'",
-            headers=_CHALLENGE,
-        )
+        raise unauthorized("agent commands need 'Authorization: Bearer <token>'")
     return Actor(kind="agent", id=_agent(directory, token).id)
 
 
@@ -86,17 +65,14 @@ async def ticket_actor(
     secret: Annotated[str | None, Query(description="The requester's ticket secret")] = None,
 ) -> Actor:
     """An agent (bearer token) or the ticket's requester (its secret, header or query)."""
-    token = _bearer(authorization)
+    token = bearer_token(authorization)
     if token is not None:
         return Actor(kind="agent", id=_agent(directory, token).id)
     given = x_ticket_secret or secret
     if not given:
-        raise ApiError(
-            401,
-            "unauthorized",
+        raise unauthorized(
             f"give an agent token (Authorization: Bearer) or the requester's secret "
-            f"({SECRET_HEADER} header or ?secret=)",
-            headers=_CHALLENGE,
+            f"({SECRET_HEADER} header or ?secret=)"
         )
     return await requester_of(ticket_id, given, store, signer)
 
