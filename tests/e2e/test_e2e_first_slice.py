@@ -29,7 +29,9 @@ def test_a_ticket_opened_on_intake_is_read_back_from_projections(
     ticket_id, position = opened.json()["ticket_id"], opened.json()["position"]
 
     read = httpx.get(
-        f"{projections.url}/api/v1/tickets/{ticket_id}", params={"min_position": position}
+        f"{projections.url}/api/v1/tickets/{ticket_id}",
+        params={"min_position": position},
+        headers={"Authorization": "Bearer ts-dev-alex"},
     )
     assert read.status_code == 200, read.text
     body = read.json()
@@ -51,7 +53,7 @@ def test_many_tickets_are_all_readable_at_their_positions(
     services: dict[str, ServiceProcess],
 ) -> None:
     intake, projections = services["intake"], services["projections"]
-    with httpx.Client() as client:
+    with httpx.Client(headers={"Authorization": "Bearer ts-dev-alex"}) as client:
         opened = [
             client.post(f"{intake.url}/api/v1/tickets", json=TICKET).json() for _ in range(50)
         ]

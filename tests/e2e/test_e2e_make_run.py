@@ -79,6 +79,7 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
         read = httpx.get(
             f"{urls['projections']}/api/v1/tickets/{opened['ticket_id']}",
             params={"min_position": opened["position"]},
+            headers={"Authorization": "Bearer ts-dev-alex"},
         )
         assert read.status_code == 200
         # routing routes and assigns it; notify's acknowledgement lands in the mail folder.

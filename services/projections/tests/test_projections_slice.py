@@ -127,7 +127,12 @@ async def api(nats_url: str, fresh_database_url: str) -> AsyncIterator[httpx.Asy
     app = build_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://projections") as c:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://projections",
+            headers={"Authorization": "Bearer ts-dev-alex"},
+        ) as c:
+            c.app = app  # type: ignore[attr-defined]
             yield c
 
 
@@ -177,3 +182,51 @@ async def test_a_message_that_is_no_event_is_kept_as_a_dead_letter_once(
     assert [(r["position"], bytes(r["payload"]), r["error"]) for r in rows] == [
         (42, b"{garbage", "not JSON")
     ]
+
+
+async def test_queries_need_an_agent_token(api: httpx.AsyncClient) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer nope"}):
+        response = await api.get("/api/v1/tickets/ZZZZ9999", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_time_travel_and_the_raw_history(api: httpx.AsyncClient) -> None:
+    from ticketstream.ticketing import execute
+    from ticketstream.tickets import OpenTicket, ReplyAsAgent
+
+    store = api.app.state.store  # type: ignore[attr-defined]
+    ticket_id = "TT" + datetime.now(UTC).strftime("%H%M%S%f")[:10]
+    requester = Requester(name="Dana", email="dana@example.com")
+    moments = [datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 2, 9, tzinfo=UTC)]
+    opening = OpenTicket(
+        ticket_id=ticket_id,
+        actor=META.actor,
+        channel="web",
+        requester=requester,
+        subject="Locked out",
+        message="Help",
+        help_topic="email-support",
+    )
+    reply = ReplyAsAgent(ticket_id=ticket_id, actor=Actor(kind="agent", id="alex"), body="On it")
+    for command, at in zip([opening, reply], moments, strict=True):
+        meta = Metadata(source="tests", actor=command.actor)
+        await execute(store, command, meta, clock=lambda at=at: at)
+
+    before = await api.get(f"/api/v1/tickets/{ticket_id}?as_of=2026-11-30T00:00:00Z")
+    assert before.status_code == 404
+    first_day = (await api.get(f"/api/v1/tickets/{ticket_id}?as_of=2026-12-01T12:00:00Z")).json()
+    assert (first_day["version"], first_day["ticket"]["first_responded"]) == (1, False)
+    later = (await api.get(f"/api/v1/tickets/{ticket_id}?as_of=2026-12-03T00:00:00Z")).json()
+    assert (later["version"], later["ticket"]["first_responded"]) == (2, True)
+    naive = await api.get(f"/api/v1/tickets/{ticket_id}?as_of=2026-12-03T00:00:00")
+    assert naive.status_code == 422
+    assert naive.json()["error"]["details"][0]["field"] == "as_of"
+
+    history = (await api.get(f"/api/v1/tickets/{ticket_id}/events")).json()["events"]
+    assert [e["type"] for e in history] == [
+        "io.ticketstream.ticket.created.v1",
+        "io.ticketstream.ticket.agent_replied.v1",
+    ]
+    assert history[1]["actorid"] == "alex"
+    assert history[0]["position"] < history[1]["position"]

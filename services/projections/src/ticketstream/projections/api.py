@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from ticketstream.servicekit import ApiError
+from ticketstream.directory import Directory
+from ticketstream.events import to_dict
+from ticketstream.eventstore import EventStore
+from ticketstream.servicekit import ApiError, bearer_token, unauthorized
+from ticketstream.tickets import TicketState, fold
 
 from . import queries
 from .position import PositionWatch
-
-router = APIRouter(prefix="/api/v1")
 
 POSITION_HEADER = "X-Ticketstream-Position"
 
@@ -43,18 +47,45 @@ async def caught_up(request: Request, response: Response, min_position: MinPosit
     return watch.position
 
 
+async def agent(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The agent behind ``Authorization: Bearer <token>``; every query needs one."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise unauthorized("queries need 'Authorization: Bearer <agent token>'")
+    directory: Directory = request.app.state.directory
+    found = directory.agent_by_token(token)
+    if found is None:
+        raise unauthorized("unknown agent token")
+    return found.id
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(agent)])
+
+
 def pool_of(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
+TicketIdPath = Annotated[str, Path(pattern=r"^[0-9A-Z]{4,32}$")]
+
+
 @router.get("/tickets/{ticket_id}")
 async def get_ticket(
-    ticket_id: Annotated[str, Path(pattern=r"^[0-9A-Z]{4,32}$")],
-    position: Annotated[int, Depends(caught_up)],
+    request: Request,
+    response: Response,
+    ticket_id: TicketIdPath,
     pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    min_position: MinPosition = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="Time travel: the ticket as it was then, folded from its events"),
+    ] = None,
 ) -> dict[str, Any]:
-    """A ticket's current state and its thread."""
+    """A ticket's current state and its thread, or (``as_of``) its state at a moment."""
+    if as_of is not None:
+        return await _as_of(request, ticket_id, as_of)
+    position = await caught_up(request, response, min_position)
     async with pool.acquire() as conn:
         ticket = await queries.ticket_detail(conn, ticket_id)
     if ticket is None:
@@ -65,3 +96,45 @@ async def get_ticket(
             headers={POSITION_HEADER: str(position)},
         )
     return {"ticket": ticket, "position": position}
+
+
+async def _as_of(request: Request, ticket_id: str, moment: datetime) -> dict[str, Any]:
+    if moment.tzinfo is None:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "as_of: needs a time zone, e.g. 2026-12-04T17:00:00Z",
+            details=[{"field": "as_of", "in": "query", "rule": "timezone_aware"}],
+        )
+    store: EventStore = request.app.state.store
+    then = [r for r in (await store.load(ticket_id)).events if r.envelope.time <= moment]
+    state = fold([r.envelope.data for r in then])
+    if state is None:
+        raise ApiError(404, "ticket_not_found", f"ticket {ticket_id} did not exist at {moment}")
+    return {
+        "ticket": _state_json(state),
+        "as_of": moment.isoformat(),
+        "version": state.version,
+        "position": then[-1].position,
+    }
+
+
+@router.get("/tickets/{ticket_id}/events")
+async def ticket_events(request: Request, ticket_id: TicketIdPath) -> dict[str, Any]:
+    """The ticket's raw event history (the audit trail): CloudEvents with their positions."""
+    store: EventStore = request.app.state.store
+    stream = await store.load(ticket_id)
+    if not stream.events:
+        raise ApiError(404, "ticket_not_found", f"no ticket {ticket_id}")
+    return {
+        "ticket_id": ticket_id,
+        "events": [{"position": r.position, **to_dict(r.envelope)} for r in stream.events],
+    }
+
+
+def _state_json(state: TicketState) -> dict[str, Any]:
+    data = asdict(state)
+    data["tags"] = sorted(state.tags)
+    data["breached"] = sorted(state.breached)
+    data["email_message_ids"] = sorted(state.email_message_ids)
+    return data

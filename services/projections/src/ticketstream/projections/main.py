@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 import asyncpg
 from fastapi import FastAPI
 
+from ticketstream.directory import Directory, directory_for_service, directory_from_env
 from ticketstream.eventstore import (
     CatchUpSubscription,
     ConsumerSettings,
@@ -26,7 +27,7 @@ from .settings import ProjectionsSettings
 VERSION = "0.1.0"
 
 
-def build_app(settings: ProjectionsSettings) -> FastAPI:
+def build_app(settings: ProjectionsSettings, directory: Directory | None = None) -> FastAPI:
     """The projections app: runs the projector beside the query API."""
 
     @asynccontextmanager
@@ -34,7 +35,7 @@ def build_app(settings: ProjectionsSettings) -> FastAPI:
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
         async with pool.acquire() as conn:
             await migrate(conn)
-        nc, _ = await open_event_store(
+        nc, store = await open_event_store(
             settings.nats_url,
             client_name="ticketstream-projections",
             settings=StreamSettings(replicas=settings.stream_replicas),
@@ -55,6 +56,7 @@ def build_app(settings: ProjectionsSettings) -> FastAPI:
             watch,
             task,
         )
+        app.state.store = store
         try:
             yield
         finally:
@@ -87,6 +89,7 @@ def build_app(settings: ProjectionsSettings) -> FastAPI:
         lifespan,
         description="Read models and the agents' query API.",
     )
+    app.state.directory = directory or directory_from_env()
     app.include_router(api.router)
     return app
 
@@ -94,7 +97,7 @@ def build_app(settings: ProjectionsSettings) -> FastAPI:
 def main() -> None:
     settings = load_settings(ProjectionsSettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    serve(build_app(settings), settings)
+    serve(build_app(settings, directory_for_service(settings.service_name)), settings)
 
 
 if __name__ == "__main__":
