@@ -230,3 +230,73 @@ async def test_time_travel_and_the_raw_history(api: httpx.AsyncClient) -> None:
     ]
     assert history[1]["actorid"] == "alex"
     assert history[0]["position"] < history[1]["position"]
+
+
+async def test_lists_queues_and_workload_through_the_api(api: httpx.AsyncClient) -> None:
+    from ticketstream.ticketing import execute
+    from ticketstream.tickets import AssignTicket, OpenTicket
+
+    store = api.app.state.store  # type: ignore[attr-defined]
+    marker = "zebra" + datetime.now(UTC).strftime("%H%M%S%f")
+    opened = []
+    for n in range(3):
+        ticket_id = f"LQ{marker[-8:]}{n}".upper().replace("Z", "Q")[:12]
+        command = OpenTicket(
+            ticket_id=ticket_id,
+            actor=META.actor,
+            channel="web",
+            requester=Requester(name="Dana", email="dana@example.com"),
+            subject=f"Printer {marker} {n}",
+            message="It is on fire",
+            help_topic="hardware",
+        )
+        result = await execute(store, command, META, clock=lambda: datetime.now(UTC))
+        opened.append(ticket_id)
+    alex = Actor(kind="agent", id="alex")
+    assign = AssignTicket(ticket_id=opened[0], actor=alex, agent_id="alex")
+    result = await execute(
+        store, assign, Metadata(source="tests", actor=alex), clock=lambda: datetime.now(UTC)
+    )
+    wait = {"min_position": result.position}
+
+    found = await api.get("/api/v1/tickets", params={"text": marker, "limit": 2, **wait})
+    assert found.status_code == 200, found.text
+    page = found.json()
+    assert len(page["tickets"]) == 2
+    assert page["next_cursor"]
+    rest = await api.get(
+        "/api/v1/tickets", params={"text": marker, "limit": 2, "cursor": page["next_cursor"]}
+    )
+    ids = {t["ticket_id"] for t in page["tickets"] + rest.json()["tickets"]}
+    assert ids == set(opened)
+
+    mine = (await api.get("/api/v1/queues/mine", params=wait)).json()
+    assert opened[0] in {t["ticket_id"] for t in mine["tickets"]}
+    unassigned = (await api.get("/api/v1/queues/unassigned", params={"limit": 500})).json()
+    assert set(opened[1:]) <= {t["ticket_id"] for t in unassigned["tickets"]}
+    workload = (await api.get("/api/v1/reports/workload")).json()["agents"]
+    assert any(a.get("agent_id") == "alex" for a in workload), workload
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "archived"}, "status"),
+        ({"limit": 0}, "limit"),
+        ({"sort": "colour"}, "sort"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"overdue": "maybe"}, "overdue"),
+    ],
+)
+async def test_a_bad_list_parameter_is_a_422_naming_it(
+    api: httpx.AsyncClient, params: dict[str, object], field: str
+) -> None:
+    response = await api.get("/api/v1/tickets", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"].split(".")[0] == field
+
+
+async def test_an_unknown_queue_is_a_422(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/queues/everything")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "name"

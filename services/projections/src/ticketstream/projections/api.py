@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -138,3 +138,99 @@ def _state_json(state: TicketState) -> dict[str, Any]:
     data["breached"] = sorted(state.breached)
     data["email_message_ids"] = sorted(state.email_message_ids)
     return data
+
+
+Status = Literal["open", "pending", "resolved", "closed"]
+Label = Annotated[str, Query(min_length=1, max_length=254)]
+
+
+def _invalid(error: queries.InvalidQueryError) -> ApiError:
+    return ApiError(
+        422,
+        "validation_failed",
+        f"{error.field}: {error}",
+        details=[{"field": error.field, "in": "query", "rule": "invalid", "message": str(error)}],
+    )
+
+
+@router.get("/tickets")
+async def list_tickets(
+    request: Request,
+    response: Response,
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    status: Annotated[list[Status] | None, Query()] = None,
+    department: Label | None = None,
+    assignee: Label | None = None,
+    priority: Annotated[Literal["low", "medium", "high", "urgent"] | None, Query()] = None,
+    category: Label | None = None,
+    tag: Label | None = None,
+    requester: Label | None = None,
+    overdue: bool | None = None,
+    text: Annotated[str | None, Query(min_length=1, max_length=500)] = None,
+    sort: Literal["created", "updated", "priority"] = "created",
+    direction: Literal["asc", "desc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Tickets matching every filter, newest first by default; ``next_cursor`` pages on."""
+    position = await caught_up(request, response, min_position)
+    try:
+        async with pool.acquire() as conn:
+            rows, next_cursor = await queries.list_tickets(
+                conn,
+                status=status,
+                department=department,
+                assignee=assignee,
+                priority=priority,
+                category=category,
+                tag=tag,
+                requester=requester,
+                overdue=overdue,
+                text=text,
+                sort=sort,
+                direction=direction,
+                limit=limit,
+                cursor=cursor,
+            )
+    except queries.InvalidQueryError as error:
+        raise _invalid(error) from error
+    return {"tickets": rows, "next_cursor": next_cursor, "position": position}
+
+
+@router.get("/queues/{name}")
+async def queue(
+    request: Request,
+    response: Response,
+    name: Literal["unassigned", "mine", "department", "overdue", "pending"],
+    agent_id: Annotated[str, Depends(agent)],
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    department: Label | None = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """A work queue: unassigned, mine (the calling agent's), department, overdue, pending."""
+    position = await caught_up(request, response, min_position)
+    try:
+        async with pool.acquire() as conn:
+            rows, next_cursor = await queries.queue(
+                conn, name, agent_id, department=department, limit=limit, cursor=cursor
+            )
+    except queries.InvalidQueryError as error:
+        raise _invalid(error) from error
+    return {"queue": name, "tickets": rows, "next_cursor": next_cursor, "position": position}
+
+
+@router.get("/reports/workload")
+async def workload(
+    request: Request,
+    response: Response,
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Open, pending and overdue tickets per agent."""
+    position = await caught_up(request, response, min_position)
+    async with pool.acquire() as conn:
+        agents = await queries.workload(conn)
+    return {"agents": agents, "position": position}
