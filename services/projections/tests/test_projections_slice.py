@@ -174,9 +174,14 @@ async def test_readiness_reports_each_dependency(api: httpx.AsyncClient) -> None
 async def test_a_message_that_is_no_event_is_kept_as_a_dead_letter_once(
     pool: asyncpg.Pool,
 ) -> None:
+    from ticketstream.projections.projector import DEAD_LETTERS
+
+    counted = DEAD_LETTERS.labels(reason="not_an_event")
+    before = counted._value.get()
     projector = TicketProjector(pool, PositionWatch())
     for _ in range(2):  # redelivered
         await projector.record_poison(42, b"{garbage", ValueError("not JSON"))
+    assert counted._value.get() == before + 1
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT position, payload, error FROM dead_letters")
     assert [(r["position"], bytes(r["payload"]), r["error"]) for r in rows] == [

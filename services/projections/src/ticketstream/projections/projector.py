@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from ticketstream.events import (
     AgentReplied,
@@ -52,6 +53,12 @@ from .db import Connection
 from .position import PositionWatch
 
 _log = structlog.get_logger(__name__)
+
+DEAD_LETTERS = Counter(
+    "ticketstream_projection_dead_letters_total",
+    "Stream messages the projector could not apply, kept in dead_letters",
+    ["reason"],
+)
 
 PROJECTION = "tickets"
 
@@ -106,15 +113,24 @@ async def _version_gap(conn: Connection, recorded: RecordedEvent, expected: int)
     _log.warning(
         "version gap", ticket_id=envelope.ticket_id, position=recorded.position, error=error
     )
-    await conn.execute(
+    await dead_letter(conn, recorded.position, encode(envelope), error, "version_gap")
+    await conn.execute("UPDATE tickets SET stale = true WHERE ticket_id = $1", envelope.ticket_id)
+
+
+async def dead_letter(
+    conn: Connection, position: int, payload: bytes, error: str, reason: str
+) -> None:
+    """Keep what could not be applied in ``dead_letters`` (once per position), and count it."""
+    kept = await conn.fetchval(
         """INSERT INTO dead_letters (projection, position, payload, error)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1""",
         PROJECTION,
-        recorded.position,
-        encode(envelope),
+        position,
+        payload,
         error,
     )
-    await conn.execute("UPDATE tickets SET stale = true WHERE ticket_id = $1", envelope.ticket_id)
+    if kept:
+        DEAD_LETTERS.labels(reason=reason).inc()
 
 
 async def _thread(
@@ -419,11 +435,4 @@ class TicketProjector:
         """Keep a message that is not a valid ticket event in ``dead_letters`` (once)."""
         _log.warning("dead letter", position=position, error=str(error)[:500])
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                """INSERT INTO dead_letters (projection, position, payload, error)
-                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-                PROJECTION,
-                position,
-                payload,
-                str(error),
-            )
+            await dead_letter(conn, position, payload, str(error), "not_an_event")
