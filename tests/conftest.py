@@ -88,6 +88,9 @@ def services(
         "DATABASE_URL": fresh_database_url,
         "TICKETSTREAM_CONSUMER": f"e2e-{tmp_path.name}",
         "TICKETSTREAM_SECRET_KEY": "e2e-secret-key-long-enough-0123456789abcdef",
+        # The projector catches up the whole session's stream first; on a busy machine
+        # that takes a while.
+        "TICKETSTREAM_MAX_WAIT_SECONDS": "60",
     }
     running = {name: ServiceProcess(name, env, tmp_path) for name in ("intake", "projections")}
     try:

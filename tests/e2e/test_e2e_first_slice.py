@@ -9,6 +9,9 @@ from ..conftest import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 
+# Services on a busy two-core machine: give them time rather than fail on a slow answer.
+slow_server = httpx.Client(timeout=60)
+
 TICKET = {
     "name": "Dana Whitfield",
     "email": "dana@example.com",
@@ -22,13 +25,13 @@ def test_a_ticket_opened_on_intake_is_read_back_from_projections(
     services: dict[str, ServiceProcess],
 ) -> None:
     intake, projections = services["intake"], services["projections"]
-    opened = httpx.post(
+    opened = slow_server.post(
         f"{intake.url}/api/v1/tickets", json=TICKET, headers={"X-Correlation-Id": "e2e-corr-1"}
     )
     assert opened.status_code == 201, opened.text
     ticket_id, position = opened.json()["ticket_id"], opened.json()["position"]
 
-    read = httpx.get(
+    read = slow_server.get(
         f"{projections.url}/api/v1/tickets/{ticket_id}",
         params={"min_position": position},
         headers={"Authorization": "Bearer ts-dev-alex"},
@@ -53,7 +56,7 @@ def test_many_tickets_are_all_readable_at_their_positions(
     services: dict[str, ServiceProcess],
 ) -> None:
     intake, projections = services["intake"], services["projections"]
-    with httpx.Client(headers={"Authorization": "Bearer ts-dev-alex"}) as client:
+    with httpx.Client(timeout=60, headers={"Authorization": "Bearer ts-dev-alex"}) as client:
         opened = [
             client.post(f"{intake.url}/api/v1/tickets", json=TICKET).json() for _ in range(50)
         ]
@@ -72,7 +75,7 @@ def test_services_stop_cleanly_on_sigterm(services: dict[str, ServiceProcess]) -
 
 
 def test_bad_input_through_the_process_is_a_422(services: dict[str, ServiceProcess]) -> None:
-    response = httpx.post(
+    response = slow_server.post(
         f"{services['intake'].url}/api/v1/tickets", json={**TICKET, "email": "nope"}
     )
     assert response.status_code == 422

@@ -16,6 +16,9 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+# Services on a busy two-core machine: give them time rather than fail on a slow answer.
+slow_server = httpx.Client(timeout=60)
+
 TICKET = {
     "name": "Dana Whitfield",
     "email": "dana@example.com",
@@ -75,8 +78,8 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
         )
         wait_until(lambda: ready(urls["intake"]) and ready(urls["projections"]))
 
-        opened = httpx.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).json()
-        read = httpx.get(
+        opened = slow_server.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).json()
+        read = slow_server.get(
             f"{urls['projections']}/api/v1/tickets/{opened['ticket_id']}",
             params={"min_position": opened["position"]},
             headers={"Authorization": "Bearer ts-dev-alex"},
@@ -98,7 +101,7 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
         os.kill(crashed, signal.SIGKILL)
         wait_until(lambda: (pid := service_pid(supervisor, "intake")) and pid != crashed)
         wait_until(lambda: ready(urls["intake"]))
-        assert httpx.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).status_code == 201
+        assert slow_server.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).status_code == 201
 
         everything = [p.pid for p in supervisor.children(recursive=True)]
         assert len(everything) >= 7  # NATS, PostgreSQL (+ workers), five services and the sink

@@ -263,6 +263,11 @@ async def test_lists_queues_and_workload_through_the_api(api: httpx.AsyncClient)
         store, assign, Metadata(source="tests", actor=alex), clock=lambda: datetime.now(UTC)
     )
     wait = {"min_position": result.position}
+    # The projector starts at the stream's beginning: let it catch up (the fixture's bound
+    # on min_position is short on purpose).
+    async with asyncio.timeout(60):
+        while (await api.get(f"/api/v1/tickets/{opened[0]}", params=wait)).status_code != 200:
+            await asyncio.sleep(0.2)
 
     found = await api.get("/api/v1/tickets", params={"text": marker, "limit": 2, **wait})
     assert found.status_code == 200, found.text

@@ -15,7 +15,7 @@ from ticketstream.eventstore import EventStore
 from ticketstream.servicekit import ApiError, bearer_token, unauthorized
 from ticketstream.tickets import TicketState, fold
 
-from . import queries
+from . import queries, reports
 from .position import PositionWatch
 
 POSITION_HEADER = "X-Ticketstream-Position"
@@ -234,3 +234,110 @@ async def workload(
     async with pool.acquire() as conn:
         agents = await queries.workload(conn)
     return {"agents": agents, "position": position}
+
+
+# Reports (appended): volumes, response times, SLA compliance, satisfaction.
+
+
+ReportSince = Annotated[
+    datetime | None,
+    Query(description="From this moment (inclusive), with a time zone, e.g. 2026-12-01T00:00Z"),
+]
+ReportUntil = Annotated[
+    datetime | None,
+    Query(description="Up to this moment (exclusive), with a time zone"),
+]
+
+
+def _report_range(since: datetime | None, until: datetime | None) -> None:
+    """Reject naive moments: a 422 naming the parameter."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise ApiError(
+                422,
+                "validation_failed",
+                f"{name}: needs a time zone, e.g. 2026-12-04T17:00:00Z",
+                details=[{"field": name, "in": "query", "rule": "timezone_aware"}],
+            )
+
+
+async def _report(
+    request: Request,
+    response: Response,
+    pool: asyncpg.Pool,
+    build: Any,
+    since: datetime | None,
+    until: datetime | None,
+    department: str | None,
+    min_position: int | None,
+) -> dict[str, Any]:
+    _report_range(since, until)
+    position = await caught_up(request, response, min_position)
+    async with pool.acquire() as conn:
+        report = await build(conn, since=since, until=until, department=department)
+    return {"report": report, "position": position}
+
+
+@router.get("/reports/volumes")
+async def report_volumes(
+    request: Request,
+    response: Response,
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    since: ReportSince = None,
+    until: ReportUntil = None,
+    department: Label | None = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Tickets created and resolved per UTC day and department."""
+    return await _report(
+        request, response, pool, reports.volumes, since, until, department, min_position
+    )
+
+
+@router.get("/reports/response-times")
+async def report_response_times(
+    request: Request,
+    response: Response,
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    since: ReportSince = None,
+    until: ReportUntil = None,
+    department: Label | None = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """First-response and resolution times (count, median, p90 in seconds) of the tickets
+    created in the range, overall and per department."""
+    return await _report(
+        request, response, pool, reports.response_times, since, until, department, min_position
+    )
+
+
+@router.get("/reports/sla")
+async def report_sla(
+    request: Request,
+    response: Response,
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    since: ReportSince = None,
+    until: ReportUntil = None,
+    department: Label | None = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """SLA compliance per department and target of the tickets created in the range."""
+    return await _report(
+        request, response, pool, reports.sla_compliance, since, until, department, min_position
+    )
+
+
+@router.get("/reports/satisfaction")
+async def report_satisfaction(
+    request: Request,
+    response: Response,
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    since: ReportSince = None,
+    until: ReportUntil = None,
+    department: Label | None = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Satisfaction with the feedback given in the range: average, distribution, comments."""
+    return await _report(
+        request, response, pool, reports.satisfaction, since, until, department, min_position
+    )
