@@ -282,8 +282,14 @@ async def test_lists_queues_and_workload_through_the_api(api: httpx.AsyncClient)
 
     mine = (await api.get("/api/v1/queues/mine", params=wait)).json()
     assert opened[0] in {t["ticket_id"] for t in mine["tickets"]}
-    unassigned = (await api.get("/api/v1/queues/unassigned", params={"limit": 500})).json()
-    assert set(opened[1:]) <= {t["ticket_id"] for t in unassigned["tickets"]}
+    # The session's other tickets are in the queue too (oldest first): page to ours.
+    seen: set[str] = set()
+    params: dict[str, object] = {"limit": 500}
+    while not set(opened[1:]) <= seen:
+        unassigned = (await api.get("/api/v1/queues/unassigned", params=params)).json()
+        seen |= {t["ticket_id"] for t in unassigned["tickets"]}
+        assert unassigned["next_cursor"] or set(opened[1:]) <= seen
+        params = {"limit": 500, "cursor": unassigned["next_cursor"]}
     workload = (await api.get("/api/v1/reports/workload")).json()["agents"]
     assert any(a.get("agent_id") == "alex" for a in workload), workload
 
