@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -98,14 +99,19 @@ async def get_ticket(
     return {"ticket": ticket, "position": position}
 
 
-async def _as_of(request: Request, ticket_id: str, moment: datetime) -> dict[str, Any]:
-    if moment.tzinfo is None:
+def _aware(name: str, moment: datetime | None) -> None:
+    """A 422 naming the query parameter when ``moment`` has no time zone."""
+    if moment is not None and moment.tzinfo is None:
         raise ApiError(
             422,
             "validation_failed",
-            "as_of: needs a time zone, e.g. 2026-12-04T17:00:00Z",
-            details=[{"field": "as_of", "in": "query", "rule": "timezone_aware"}],
+            f"{name}: needs a time zone, e.g. 2026-12-04T17:00:00Z",
+            details=[{"field": name, "in": "query", "rule": "timezone_aware"}],
         )
+
+
+async def _as_of(request: Request, ticket_id: str, moment: datetime) -> dict[str, Any]:
+    _aware("as_of", moment)
     store: EventStore = request.app.state.store
     then = [r for r in (await store.load(ticket_id)).events if r.envelope.time <= moment]
     state = fold([r.envelope.data for r in then])
@@ -249,95 +255,62 @@ ReportUntil = Annotated[
 ]
 
 
-def _report_range(since: datetime | None, until: datetime | None) -> None:
-    """Reject naive moments: a 422 naming the parameter."""
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise ApiError(
-                422,
-                "validation_failed",
-                f"{name}: needs a time zone, e.g. 2026-12-04T17:00:00Z",
-                details=[{"field": name, "in": "query", "rule": "timezone_aware"}],
+@dataclass(frozen=True, slots=True)
+class ReportScope:
+    """A report's filters, checked, with the read model caught up to ``min_position``."""
+
+    pool: asyncpg.Pool
+    position: int
+    since: datetime | None
+    until: datetime | None
+    department: str | None
+
+    async def run(self, build: Callable[..., Awaitable[Any]]) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            report = await build(
+                conn, since=self.since, until=self.until, department=self.department
             )
+        return {"report": report, "position": self.position}
 
 
-async def _report(
+async def report_scope(
     request: Request,
     response: Response,
-    pool: asyncpg.Pool,
-    build: Any,
-    since: datetime | None,
-    until: datetime | None,
-    department: str | None,
-    min_position: int | None,
-) -> dict[str, Any]:
-    _report_range(since, until)
+    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
+    since: ReportSince = None,
+    until: ReportUntil = None,
+    department: Label | None = None,
+    min_position: MinPosition = None,
+) -> ReportScope:
+    _aware("since", since)
+    _aware("until", until)
     position = await caught_up(request, response, min_position)
-    async with pool.acquire() as conn:
-        report = await build(conn, since=since, until=until, department=department)
-    return {"report": report, "position": position}
+    return ReportScope(pool, position, since, until, department)
+
+
+Scope = Annotated[ReportScope, Depends(report_scope)]
 
 
 @router.get("/reports/volumes")
-async def report_volumes(
-    request: Request,
-    response: Response,
-    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
-    since: ReportSince = None,
-    until: ReportUntil = None,
-    department: Label | None = None,
-    min_position: MinPosition = None,
-) -> dict[str, Any]:
+async def report_volumes(scope: Scope) -> dict[str, Any]:
     """Tickets created and resolved per UTC day and department."""
-    return await _report(
-        request, response, pool, reports.volumes, since, until, department, min_position
-    )
+    return await scope.run(reports.volumes)
 
 
 @router.get("/reports/response-times")
-async def report_response_times(
-    request: Request,
-    response: Response,
-    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
-    since: ReportSince = None,
-    until: ReportUntil = None,
-    department: Label | None = None,
-    min_position: MinPosition = None,
-) -> dict[str, Any]:
+async def report_response_times(scope: Scope) -> dict[str, Any]:
     """First-response and resolution times (count, median, p90 in seconds) of the tickets
     created in the range, overall and per department."""
-    return await _report(
-        request, response, pool, reports.response_times, since, until, department, min_position
-    )
+    return await scope.run(reports.response_times)
 
 
 @router.get("/reports/sla")
-async def report_sla(
-    request: Request,
-    response: Response,
-    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
-    since: ReportSince = None,
-    until: ReportUntil = None,
-    department: Label | None = None,
-    min_position: MinPosition = None,
-) -> dict[str, Any]:
+async def report_sla(scope: Scope) -> dict[str, Any]:
     """SLA compliance per department and target of the tickets created in the range."""
-    return await _report(
-        request, response, pool, reports.sla_compliance, since, until, department, min_position
-    )
+    return await scope.run(reports.sla_compliance)
 
 
 @router.get("/reports/satisfaction")
-async def report_satisfaction(
-    request: Request,
-    response: Response,
-    pool: Annotated[asyncpg.Pool, Depends(pool_of)],
-    since: ReportSince = None,
-    until: ReportUntil = None,
-    department: Label | None = None,
-    min_position: MinPosition = None,
-) -> dict[str, Any]:
+async def report_satisfaction(scope: Scope) -> dict[str, Any]:
     """Satisfaction with the feedback given in the range: average, distribution, comments."""
-    return await _report(
-        request, response, pool, reports.satisfaction, since, until, department, min_position
-    )
+    return await scope.run(reports.satisfaction)
