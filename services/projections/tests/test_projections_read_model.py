@@ -41,9 +41,11 @@ from ticketstream.events import (
 )
 from ticketstream.eventstore import Batch, RecordedEvent
 from ticketstream.projections import queries
+from ticketstream.projections.db import connect, create_pool
 from ticketstream.projections.migrate import available, migrate
 from ticketstream.projections.position import PositionWatch
-from ticketstream.projections.projector import APPLIERS, TicketProjector
+from ticketstream.projections.projector import TicketProjector
+from ticketstream.projections.rows import PROJECTED
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +91,7 @@ def created(ticket_id: str, subject: str = "Unable to access e-mail", **kw: Any)
 
 @pytest.fixture
 async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=4)
+    pool = await create_pool(fresh_database_url, max_size=4)
     async with pool.acquire() as conn:
         await migrate(conn)
     yield pool
@@ -126,7 +128,7 @@ def at(minutes: int) -> datetime:
 
 
 def test_every_event_type_has_an_applier() -> None:
-    assert set(APPLIERS) == set(EVENT_TYPES)
+    assert set(PROJECTED) == set(EVENT_TYPES)
 
 
 LIFE = "LIFE0001"
@@ -593,8 +595,9 @@ async def test_workload_counts_active_tickets_per_agent(pool: asyncpg.Pool) -> N
 
 
 async def test_migration_3_upgrades_a_populated_read_model(fresh_database_url: str) -> None:
-    conn = await asyncpg.connect(fresh_database_url)
+    conn = await connect(fresh_database_url)
     try:
+        await conn.execute("CREATE SCHEMA read_models")
         for migration in available()[:2]:
             await conn.execute(migration.sql)
         await conn.execute(

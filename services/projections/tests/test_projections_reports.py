@@ -27,6 +27,7 @@ from ticketstream.events import (
 )
 from ticketstream.eventstore import Batch, RecordedEvent
 from ticketstream.projections import reports
+from ticketstream.projections.db import create_pool
 from ticketstream.projections.main import build_app
 from ticketstream.projections.migrate import migrate
 from ticketstream.projections.position import PositionWatch
@@ -153,7 +154,7 @@ def tickets() -> Feed:
 
 @pytest.fixture
 async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=4)
+    pool = await create_pool(fresh_database_url, max_size=4)
     async with pool.acquire() as conn:
         await migrate(conn)
     feed = tickets()

@@ -10,13 +10,22 @@ import asyncpg
 import httpx
 import pytest
 
-from ticketstream.events import Actor, Metadata, Requester, TicketCreated, wrap
+from ticketstream.events import (
+    Actor,
+    InternalNoteAdded,
+    Metadata,
+    Requester,
+    TicketCreated,
+    wrap,
+)
 from ticketstream.eventstore import Batch, RecordedEvent
 from ticketstream.projections import projector as projector_module
+from ticketstream.projections.db import create_pool
 from ticketstream.projections.main import build_app
 from ticketstream.projections.migrate import available, migrate
 from ticketstream.projections.position import PositionWatch
 from ticketstream.projections.projector import TicketProjector
+from ticketstream.projections.rows import Outcome, TicketRow
 from ticketstream.projections.settings import ProjectionsSettings
 
 pytestmark = pytest.mark.integration
@@ -39,7 +48,7 @@ def created(ticket_id: str, position: int) -> RecordedEvent:
 
 @pytest.fixture
 async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=4)
+    pool = await create_pool(fresh_database_url, max_size=4)
     async with pool.acquire() as conn:
         await migrate(conn)
     yield pool
@@ -80,30 +89,52 @@ async def test_a_redelivered_batch_changes_nothing(pool: asyncpg.Pool) -> None:
 async def test_a_crash_inside_a_batch_leaves_nothing_half_applied(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = projector_module.APPLIERS["io.ticketstream.ticket.created.v1"]
+    real = projector_module.apply
     calls = 0
 
-    async def crash_on_second(conn: object, recorded: RecordedEvent) -> None:
+    def crash_on_second(row: TicketRow | None, recorded: RecordedEvent) -> Outcome:
         nonlocal calls
         calls += 1
         if calls == 2:
-            raise RuntimeError("power cut")
-        await real(conn, recorded)  # type: ignore[arg-type]
+            raise ConnectionResetError("power cut")  # transient: the batch fails as a whole
+        return real(row, recorded)
 
-    monkeypatch.setitem(
-        projector_module.APPLIERS, "io.ticketstream.ticket.created.v1", crash_on_second
-    )
+    monkeypatch.setattr(projector_module, "apply", crash_on_second)
     projector = TicketProjector(pool, PositionWatch())
     batch = Batch([created("AAAA0004", 10), created("AAAA0005", 11)], 11)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ConnectionResetError):
         await projector.handle(batch)
     assert await count(pool, "tickets") == 0
     assert await projector.checkpoint() == 0
 
-    monkeypatch.setitem(projector_module.APPLIERS, "io.ticketstream.ticket.created.v1", real)
+    monkeypatch.setattr(projector_module, "apply", real)
     await projector.handle(batch)
     assert await count(pool, "tickets") == 2
     assert await projector.checkpoint() == 11
+
+
+async def test_an_event_that_cannot_be_applied_is_dead_lettered_and_the_rest_flows(
+    pool: asyncpg.Pool,
+) -> None:
+    from ticketstream.projections.projector import DEAD_LETTERS
+
+    counted = DEAD_LETTERS.labels(reason="cannot_apply")
+    before = counted._value.get()
+    note = InternalNoteAdded(ticket_id="AAAA0006", agent_id="ana", body="NUL \x00 byte")
+    [envelope] = wrap([note], first_version=2, meta=META, time=datetime.now(UTC))
+    poisoned = RecordedEvent(envelope, 21)
+    batch = Batch([created("AAAA0006", 20), poisoned, created("AAAA0007", 22)], 22)
+    projector = TicketProjector(pool, PositionWatch())
+    await projector.handle(batch)
+    await projector.handle(batch)  # redelivered: still one dead letter
+    assert counted._value.get() == before + 1
+    assert await projector.checkpoint() == 22
+    async with pool.acquire() as conn:
+        tickets = await conn.fetch("SELECT ticket_id, version, stale FROM tickets ORDER BY 1")
+        dead = await conn.fetch("SELECT position, error FROM dead_letters")
+    assert [tuple(t) for t in tickets] == [("AAAA0006", 1, True), ("AAAA0007", 1, False)]
+    assert [d["position"] for d in dead] == [21]
+    assert "0x00" in dead[0]["error"]
 
 
 async def test_waiting_for_a_position(pool: asyncpg.Pool) -> None:
@@ -112,7 +143,7 @@ async def test_waiting_for_a_position(pool: asyncpg.Pool) -> None:
     assert not await watch.wait_for(4, within=0.05)
     waiter = asyncio.create_task(watch.wait_for(9, within=2))
     await asyncio.sleep(0.01)
-    await watch.advance(9)
+    watch.advance(9)
     assert await waiter
 
 
@@ -180,7 +211,7 @@ async def test_a_message_that_is_no_event_is_kept_as_a_dead_letter_once(
     before = counted._value.get()
     projector = TicketProjector(pool, PositionWatch())
     for _ in range(2):  # redelivered
-        await projector.record_poison(42, b"{garbage", ValueError("not JSON"))
+        await projector.record_poison(42, "tickets.AAAA0042", b"{garbage", ValueError("not JSON"))
     assert counted._value.get() == before + 1
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT position, payload, error FROM dead_letters")

@@ -1,4 +1,9 @@
-"""Database types shared by the projection modules."""
+"""Database access shared by the projection modules: where the read models live.
+
+The live read models are the tables of one Postgres schema, ``read_models``; every
+connection reaches them through its ``search_path``, so the SQL names no schema. A rebuild
+fills a second schema and swaps the names (see :mod:`.rebuild`).
+"""
 
 from __future__ import annotations
 
@@ -13,3 +18,25 @@ if TYPE_CHECKING:
     """A connection, whether held directly or borrowed from a pool."""
 else:
     Connection = asyncpg.Connection
+
+LIVE_SCHEMA = "read_models"
+REBUILD_SCHEMA = "read_models_rebuild"
+PREVIOUS_SCHEMA = "read_models_previous"
+
+
+def _server_settings(schema: str) -> dict[str, str]:
+    return {"search_path": schema, "application_name": "ticketstream-projections"}
+
+
+async def create_pool(
+    database_url: str, schema: str = LIVE_SCHEMA, *, max_size: int = 10
+) -> asyncpg.Pool:
+    """A pool whose connections see the read models of ``schema``."""
+    return await asyncpg.create_pool(
+        database_url, min_size=1, max_size=max_size, server_settings=_server_settings(schema)
+    )
+
+
+async def connect(database_url: str, schema: str = LIVE_SCHEMA) -> asyncpg.Connection[Any]:
+    """One connection that sees the read models of ``schema``."""
+    return await asyncpg.connect(database_url, server_settings=_server_settings(schema))

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import asyncpg
+import structlog
 from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
 
 from ticketstream.directory import Directory, directory_for_service, directory_from_env
 from ticketstream.eventstore import (
@@ -19,20 +21,68 @@ from ticketstream.eventstore import (
 from ticketstream.servicekit import configure_logging, create_app, load_settings, serve
 
 from . import api
+from .db import connect, create_pool
 from .migrate import migrate
-from .position import PositionWatch
-from .projector import TicketProjector
+from .position import PositionWatch, follow
+from .projector import CHECKPOINT, POSITIONS_CHANNEL, PROJECTION, TicketProjector
 from .settings import ProjectionsSettings
 
 VERSION = "0.1.0"
 
 
+LEADER = 0x74735F70  # advisory lock key "ts_p": the replica that runs the projector
+_log = structlog.get_logger(__name__)
+
+
+async def project_while_leading(
+    settings: ProjectionsSettings, pool: asyncpg.Pool, nc: NatsClient, watch: PositionWatch
+) -> None:
+    """Run the projector while this replica holds the leader lock; stand by while another
+    does. Replicas all serve queries; exactly one writes (the stream's order needs one)."""
+    while True:
+        try:
+            conn = await connect(settings.database_url)
+        except Exception as error:
+            _log.warning("cannot reach the database for the leader lock", error=str(error)[:300])
+            await asyncio.sleep(2)
+            continue
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER):  # noqa: ASYNC110
+                await asyncio.sleep(2)
+            _log.info("projector leading")
+            projector = TicketProjector(pool, watch)
+            subscription = CatchUpSubscription(
+                nc,
+                ConsumerSettings(durable=settings.consumer, batch_size=settings.batch_size),
+                projector.handle,
+                on_poison=projector.record_poison,
+            )
+            task = asyncio.create_task(subscription.run(), name="projector")
+            try:
+                while not task.done():
+                    await asyncio.wait({task}, timeout=5)
+                    await conn.fetchval("SELECT 1")  # the lock lives as long as this session
+            finally:
+                subscription.stop()
+                with suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, 5)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            _log.warning("projector stopped; taking the lead again", error=str(error)[:300])
+            await asyncio.sleep(1)
+        finally:
+            with suppress(Exception):
+                await conn.close(timeout=2)
+
+
 def build_app(settings: ProjectionsSettings, directory: Directory | None = None) -> FastAPI:
-    """The projections app: runs the projector beside the query API."""
+    """The projections app: serves the query API, follows the read models' position and,
+    on the leading replica, runs the projector."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
+        pool = await create_pool(settings.database_url)
         async with pool.acquire() as conn:
             await migrate(conn)
         nc, store = await open_event_store(
@@ -41,34 +91,28 @@ def build_app(settings: ProjectionsSettings, directory: Directory | None = None)
             settings=StreamSettings(replicas=settings.stream_replicas),
         )
         watch = PositionWatch()
-        projector = TicketProjector(pool, watch)
-        await watch.advance(await projector.checkpoint())
-        subscription = CatchUpSubscription(
-            nc,
-            ConsumerSettings(durable=settings.consumer, batch_size=settings.batch_size),
-            projector.handle,
-            on_poison=projector.record_poison,
-        )
-        task = asyncio.create_task(subscription.run(), name="projector")
-        app.state.pool, app.state.nc, app.state.watch, app.state.projector_task = (
-            pool,
-            nc,
-            watch,
-            task,
-        )
-        app.state.store = store
+        watch.advance(await TicketProjector(pool, watch).checkpoint())
+        tasks = [
+            asyncio.create_task(
+                follow(settings.database_url, watch, POSITIONS_CHANNEL, CHECKPOINT, PROJECTION),
+                name="position-follower",
+            ),
+            asyncio.create_task(project_while_leading(settings, pool, nc, watch), name="leader"),
+        ]
+        app.state.pool, app.state.nc, app.state.watch, app.state.store = pool, nc, watch, store
+        app.state.tasks = tasks
         try:
             yield
         finally:
-            subscription.stop()
-            with suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(task, 5)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await nc.drain()
             await pool.close()
 
     async def readiness() -> dict[str, bool]:
         nc = getattr(app.state, "nc", None)
-        task = getattr(app.state, "projector_task", None)
+        tasks = getattr(app.state, "tasks", [])
         pool = getattr(app.state, "pool", None)
         database = False
         if pool is not None:
@@ -78,7 +122,7 @@ def build_app(settings: ProjectionsSettings, directory: Directory | None = None)
         return {
             "nats": bool(nc and nc.is_connected),
             "database": bool(database),
-            "projector": bool(task and not task.done()),
+            "projector": bool(tasks) and not any(t.done() for t in tasks),
         }
 
     app = create_app(

@@ -1,7 +1,8 @@
 """Versioned schema migrations, applied in order at start-up.
 
 Each file ``migrations/NNNN_name.sql`` runs once, in its own transaction, recorded in
-``schema_migrations``. An advisory lock keeps two replicas starting together from racing.
+``schema_migrations`` of the schema it builds (the live read models, or a rebuild's fresh
+ones). An advisory lock keeps two replicas starting together from racing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 
-from .db import Connection
+from .db import LIVE_SCHEMA, Connection
 
 _LOCK_KEY = 0x7469636B  # "tick"
 
@@ -32,10 +33,15 @@ def available() -> list[Migration]:
     return sorted(migrations, key=lambda m: m.version)
 
 
-async def migrate(conn: Connection) -> list[int]:
-    """Apply what has not been applied yet; return the versions applied now."""
+async def migrate(conn: Connection, schema: str = LIVE_SCHEMA) -> list[int]:
+    """Apply to ``schema`` what has not been applied yet; return the versions applied now.
+
+    Leaves ``conn`` looking at ``schema``.
+    """
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(f'SET search_path TO "{schema}"')
         await conn.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version integer PRIMARY KEY,
