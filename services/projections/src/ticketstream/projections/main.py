@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -25,6 +27,7 @@ from .db import connect, create_pool
 from .migrate import migrate
 from .position import PositionWatch, follow
 from .projector import CHECKPOINT, POSITIONS_CHANNEL, PROJECTION, TicketProjector
+from .rebuild import rebuild
 from .settings import ProjectionsSettings
 
 VERSION = "0.1.0"
@@ -138,9 +141,36 @@ def build_app(settings: ProjectionsSettings, directory: Directory | None = None)
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ticketstream.projections`` serves; ``... rebuild`` rebuilds the read models."""
+    parser = argparse.ArgumentParser(prog="python -m ticketstream.projections")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the projector and the query API (the default)")
+    rebuilding = commands.add_parser(
+        "rebuild",
+        help="rebuild every read model from the stream's start while the live ones serve, "
+        "then swap them in",
+    )
+    rebuilding.add_argument("--batch-size", type=int, default=1000)
+    rebuilding.add_argument(
+        "--keep-previous",
+        action="store_true",
+        help="keep the replaced read models in the schema read_models_previous",
+    )
+    args = parser.parse_args(argv)
     settings = load_settings(ProjectionsSettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    if args.command == "rebuild":
+        asyncio.run(
+            rebuild(
+                settings.database_url,
+                settings.nats_url,
+                batch_size=args.batch_size,
+                keep_previous=args.keep_previous,
+                report=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+        )
+        return
     serve(build_app(settings, directory_for_service(settings.service_name)), settings)
 
 
