@@ -188,7 +188,7 @@ class CatchUpSubscription:
                     _log.exception("pull failed", extra={"consumer": s.durable})
                     await self._pause(s.fetch_timeout)
                     continue
-                msgs = [m for m in msgs if m.metadata.sequence.stream > self._position]
+                msgs = [m for m in msgs if _position(m) > self._position]
                 if msgs:
                     await self._process(msgs, feed)
         finally:
@@ -230,7 +230,7 @@ class CatchUpSubscription:
         while True:
             try:
                 events = await self._decode(msgs)
-                await self._handler(Batch(events, msgs[-1].metadata.sequence.stream))
+                await self._handler(Batch(events, _position(msgs[-1])))
                 break
             except Exception:
                 self.failures += 1
@@ -255,12 +255,12 @@ class CatchUpSubscription:
                     await _quietly(msg.in_progress())
         for msg in msgs:
             await msg.ack()
-        self._position = msgs[-1].metadata.sequence.stream
+        self._position = _position(msgs[-1])
 
     async def _decode(self, msgs: list[Msg]) -> list[RecordedEvent]:
         events = []
         for msg in msgs:
-            position = msg.metadata.sequence.stream
+            position = _position(msg)
             wanted = self._event_types
             if wanted is not None and (msg.headers or {}).get(HEADER_EVENT_TYPE) not in wanted:
                 continue
@@ -273,6 +273,13 @@ class CatchUpSubscription:
                 continue
             events.append(RecordedEvent(envelope, position))
         return events
+
+
+def _position(msg: Msg) -> int:
+    """The stream sequence of a JetStream message, read from its reply subject alone
+    (``$JS.ACK.[<domain>.<account>.]<stream>.<consumer>.<delivered>.<stream seq>...``)."""
+    tokens = msg.reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])
 
 
 async def _quietly(action: Awaitable[None]) -> None:

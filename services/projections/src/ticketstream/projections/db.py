@@ -31,9 +31,15 @@ def _server_settings(schema: str) -> dict[str, str]:
 async def create_pool(
     database_url: str, schema: str = LIVE_SCHEMA, *, max_size: int = 10
 ) -> asyncpg.Pool:
-    """A pool whose connections see the read models of ``schema``."""
+    """A pool whose connections see the read models of ``schema``.
+
+    Its commits do not wait for the WAL flush (``synchronous_commit = off``): the read models
+    are derived from the stream, and a batch lost in a crash goes with its checkpoint (the
+    transaction stays atomic), so the projector simply applies it again.
+    """
+    settings = {**_server_settings(schema), "synchronous_commit": "off"}
     return await asyncpg.create_pool(
-        database_url, min_size=1, max_size=max_size, server_settings=_server_settings(schema)
+        database_url, min_size=1, max_size=max_size, server_settings=settings
     )
 
 

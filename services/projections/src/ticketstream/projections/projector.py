@@ -23,6 +23,8 @@ inside the transaction for the same reason: after a swap it is the new tables'.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import asyncpg
 import structlog
 from prometheus_client import Counter
@@ -112,15 +114,18 @@ async def _mark_stale(conn: Connection, ticket_id: str) -> None:
     await conn.execute("UPDATE tickets SET stale = true WHERE ticket_id = $1", ticket_id)
 
 
+_columns_of = attrgetter(*COLUMNS)
+
+
 def _row_values(row: TicketRow) -> tuple[object, ...]:
-    return (*(getattr(row, c) for c in COLUMNS), " ".join(row.searchable))
+    return (*_columns_of(row), " ".join(row.searchable))
 
 
 async def write(conn: Connection, events: list[RecordedEvent]) -> None:
     """Apply ``events`` (in stream order) to the read models, inside the caller's transaction."""
     ids = list({e.envelope.ticket_id for e in events})
     rows: dict[str, TicketRow] = {
-        r["ticket_id"]: TicketRow(**dict(r)) for r in await conn.fetch(_SELECT_ROWS, ids)
+        r["ticket_id"]: TicketRow(*r) for r in await conn.fetch(_SELECT_ROWS, ids)
     }
     touched: dict[str, TicketRow] = {}
     lines: list[tuple[object, ...]] = []
