@@ -68,12 +68,16 @@ async def test_events_arrive_in_order_and_the_position_advances(nc: NatsClient) 
     ticket_id = new_ticket_id()
     await seed(nc, ticket_id, 30)
     versions, handle = collector()
-    sub = CatchUpSubscription(nc, settings(f"t-{uuid.uuid4().hex}", ticket_id), handle)
+    durable = f"t-{uuid.uuid4().hex}"
+    sub = CatchUpSubscription(nc, settings(durable, ticket_id), handle)
     task = await running(sub)
     await until(lambda: len(versions) == 31)
     await stop(sub, task)
     assert versions == list(range(1, 32))
-    assert sub.position == (await JetStreamEventStore(nc).load(ticket_id)).position
+    last = (await JetStreamEventStore(nc).load(ticket_id)).position
+    assert sub.position == last
+    info = await nc.jetstream().consumer_info("TICKETS", durable)
+    assert (info.num_ack_pending, info.ack_floor.stream_seq) == (0, last)  # one ack a batch
 
 
 async def test_a_failing_handler_gets_the_batch_again_and_loses_nothing(nc: NatsClient) -> None:

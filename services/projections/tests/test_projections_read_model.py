@@ -112,12 +112,13 @@ async def row(pool: asyncpg.Pool, ticket_id: str) -> asyncpg.Record:
 async def snapshot(pool: asyncpg.Pool) -> tuple[list[Any], list[Any], list[Any]]:
     async with pool.acquire() as conn:
         tickets = await conn.fetch(
-            "SELECT *, search::text AS search_text FROM tickets ORDER BY ticket_id"
+            """SELECT t.*, s.search::text AS search_text
+               FROM tickets t LEFT JOIN ticket_search s USING (ticket_id) ORDER BY ticket_id"""
         )
         thread = await conn.fetch("SELECT * FROM thread_entries ORDER BY ticket_id, version")
         dead = await conn.fetch("SELECT projection, position, error FROM dead_letters")
     return (
-        [{k: v for k, v in dict(r).items() if k != "search"} for r in tickets],
+        [dict(r) for r in tickets],
         [dict(r) for r in thread],
         [dict(r) for r in dead],
     )
@@ -612,7 +613,7 @@ async def test_migration_3_upgrades_a_populated_read_model(fresh_database_url: s
                INSERT INTO schema_migrations (version, name) VALUES (1, 'tickets'),
                    (2, 'dead_letters')"""
         )
-        assert await migrate(conn) == [3]
+        assert await migrate(conn) == [3, 4]
         rows, _ = await queries.list_tickets(conn, text="whistles kettle")
         assert [(r["ticket_id"], r["tags"], r["stale"]) for r in rows] == [("OLDS0001", [], False)]
     finally:

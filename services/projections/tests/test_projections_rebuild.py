@@ -91,7 +91,9 @@ async def read_models(database_url: str, ticket_ids: list[str], schema: str) -> 
     conn = await connect(database_url, schema)
     try:
         tickets = await conn.fetch(
-            "SELECT *, search::text AS words FROM tickets WHERE ticket_id = ANY($1) ORDER BY 1",
+            """SELECT t.*, s.search::text AS words
+               FROM tickets t LEFT JOIN ticket_search s USING (ticket_id)
+               WHERE ticket_id = ANY($1) ORDER BY 1""",
             ticket_ids,
         )
         thread = await conn.fetch(

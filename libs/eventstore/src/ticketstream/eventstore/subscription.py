@@ -1,13 +1,16 @@
 """Catch-up subscriptions: a durable JetStream pull consumer feeding a handler in batches.
 
 Receiving: pull requests answered into one callback-fed inbox (nats-py's ``fetch()`` waits
-on every message separately and caps near 10,000 messages/s here; a callback does not). The
-next pull request goes out before the handler runs, so the following batch arrives while
-this one is handled, and a batch is whatever has arrived, up to ``batch_size``: one event
-when the stream is quiet (low latency), full batches when catching up (throughput).
+on every message separately and caps near 10,000 messages/s here; a callback does not).
+Messages are decoded as they arrive, and the next pull request goes out before the handler
+runs, so the following batch arrives and is decoded while this one is handled (typically
+while it waits on its database). A batch is whatever has arrived, up to ``batch_size``: one
+event when the stream is quiet (low latency), full batches when catching up (throughput).
 
 Ack policy, chosen on purpose:
-- a batch is acknowledged only after the handler returned;
+- a batch is acknowledged only after the handler returned; new consumers acknowledge
+  cumulatively (one ack for the batch's last message), consumers created with per-message
+  acks keep them; a redelivery of something already handled is acknowledged and skipped;
 - when the handler raises, the same batch is handed to it again after a growing delay (up to
   ``max_nak_delay``), in this process, while the messages are kept from redelivery
   (``in_progress``): later events wait behind it, so the order of the stream holds even
@@ -78,6 +81,16 @@ class ConsumerSettings:
     An existing durable goes on from what it acknowledged."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """A received message, decoded on arrival (while the handler waits on its database)."""
+
+    msg: Msg
+    position: int
+    event: RecordedEvent | None  # None: not wanted, or not an event (then ``error``)
+    error: ValueError | None = None
+
+
 class _PullFeed:
     """Pull requests on one durable consumer, answered into a callback-fed buffer.
 
@@ -85,14 +98,20 @@ class _PullFeed:
     by a status (no messages, request timeout, ...) or overdue.
     """
 
-    def __init__(self, nc: NatsClient, stream: str, durable: str, batch: int, expires: float):
+    def __init__(
+        self,
+        nc: NatsClient,
+        settings: ConsumerSettings,
+        prepare: Callable[[Msg], _Arrival],
+    ) -> None:
         self._nc = nc
-        self._api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
-        self._batch = batch
-        self._expires = expires
+        self._api = f"$JS.API.CONSUMER.MSG.NEXT.{settings.stream}.{settings.durable}"
+        self._batch = settings.batch_size
+        self._expires = settings.fetch_timeout
+        self._prepare = prepare
         self._inbox = nc.new_inbox()
         self._sub: Subscription | None = None
-        self._buffer: list[Msg] = []
+        self._buffer: list[_Arrival] = []
         self._arrived = asyncio.Event()
         self._awaiting = 0  # messages the open request may still bring
         self._overdue_at = 0.0
@@ -100,7 +119,7 @@ class _PullFeed:
     async def start(self) -> None:
         self._sub = await self._nc.subscribe(self._inbox, cb=self._receive)
 
-    async def close(self) -> list[Msg]:
+    async def close(self) -> list[_Arrival]:
         """Stop receiving; return what was received and not taken."""
         if self._sub is not None:
             await self._sub.unsubscribe()
@@ -112,7 +131,7 @@ class _PullFeed:
             if msg.headers["Status"] != "100":  # anything but a heartbeat ends the request
                 self._awaiting = 0
         else:
-            self._buffer.append(msg)
+            self._buffer.append(self._prepare(msg))
             self._awaiting -= 1
         self._arrived.set()
 
@@ -128,7 +147,7 @@ class _PullFeed:
         body = {"batch": self._batch, "expires": int(self._expires * 1e9)}
         await self._nc.publish(self._api, json.dumps(body).encode(), reply=self._inbox)
 
-    async def next(self, wait: float) -> list[Msg]:
+    async def next(self, wait: float) -> list[_Arrival]:
         """What has arrived, up to a batch, waiting up to ``wait`` seconds for anything."""
         await self._request()
         if not self._buffer:
@@ -141,7 +160,7 @@ class _PullFeed:
         await self._request()  # the next batch arrives while this one is handled
         return taken
 
-    def pending(self) -> list[Msg]:
+    def pending(self) -> list[_Arrival]:
         return list(self._buffer)
 
 
@@ -164,6 +183,7 @@ class CatchUpSubscription:
         self._on_poison = on_poison
         self._stopping = asyncio.Event()
         self._position = 0
+        self._ack_all = False
         self.failures = 0
         """How many times the handler has failed since start."""
 
@@ -174,37 +194,53 @@ class CatchUpSubscription:
 
     async def run(self) -> None:
         """Consume until :meth:`stop` is called."""
-        s = self._settings
-        await self._ensure_consumer()
-        feed = _PullFeed(self._nc, s.stream, s.durable, s.batch_size, s.fetch_timeout)
+        self._ack_all = await self._ensure_consumer() == AckPolicy.ALL
+        feed = _PullFeed(self._nc, self._settings, self._prepare)
         await feed.start()
         try:
             while not self._stopping.is_set():
                 try:
-                    msgs = await feed.next(s.fetch_timeout)
+                    arrivals = await feed.next(self._settings.fetch_timeout)
                 except Exception:
                     # A broken connection or a server hiccup must not end the subscription:
                     # it reconnects, and the consumer redelivers whatever was not acked.
-                    _log.exception("pull failed", extra={"consumer": s.durable})
-                    await self._pause(s.fetch_timeout)
+                    _log.exception("pull failed", extra={"consumer": self._settings.durable})
+                    await self._pause(self._settings.fetch_timeout)
                     continue
-                msgs = [m for m in msgs if _position(m) > self._position]
-                if msgs:
-                    await self._process(msgs, feed)
+                fresh = [a for a in arrivals if a.position > self._position]
+                for seen in (a for a in arrivals if a.position <= self._position):
+                    await _quietly(seen.msg.ack())  # a redelivery of what was handled
+                if fresh:
+                    await self._process(fresh, feed)
         finally:
-            for msg in await feed.close():
-                await _quietly(msg.nak())
+            for arrival in await feed.close():
+                await _quietly(arrival.msg.nak())
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the batch in hand."""
         self._stopping.set()
 
-    async def _ensure_consumer(self) -> None:
+    def _prepare(self, msg: Msg) -> _Arrival:
+        position = _position(msg)
+        wanted = self._event_types
+        if wanted is not None and (msg.headers or {}).get(HEADER_EVENT_TYPE) not in wanted:
+            return _Arrival(msg, position, None)
+        try:
+            return _Arrival(msg, position, RecordedEvent(decode(msg.data), position))
+        except ValueError as error:
+            return _Arrival(msg, position, None, error)
+
+    async def _ensure_consumer(self) -> AckPolicy:
+        """Create the durable consumer unless it exists; return its ack policy.
+
+        New consumers acknowledge cumulatively (``AckPolicy.ALL``: one ack a batch, which is
+        safe because batches are handled strictly in order); older ones keep per-message acks.
+        """
         s = self._settings
         js = self._nc.jetstream()
         try:
-            await js.consumer_info(s.stream, s.durable)
-            return
+            info = await js.consumer_info(s.stream, s.durable)
+            return info.config.ack_policy or AckPolicy.EXPLICIT
         except nats.js.errors.NotFoundError:
             pass
         config = ConsumerConfig(
@@ -214,23 +250,24 @@ class CatchUpSubscription:
                 DeliverPolicy.ALL if s.start_position is None else DeliverPolicy.BY_START_SEQUENCE
             ),
             opt_start_seq=s.start_position,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,
             ack_wait=s.ack_wait,
             max_deliver=-1,
             max_ack_pending=max(1000, s.batch_size * 4),
         )
         await js.add_consumer(s.stream, config)
+        return AckPolicy.ALL
 
     async def _pause(self, seconds: float) -> None:
         with suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _process(self, msgs: list[Msg], feed: _PullFeed) -> None:
+    async def _process(self, arrivals: list[_Arrival], feed: _PullFeed) -> None:
         attempt = 0
         while True:
             try:
-                events = await self._decode(msgs)
-                await self._handler(Batch(events, _position(msgs[-1])))
+                events = await self._events(arrivals)
+                await self._handler(Batch(events, arrivals[-1].position))
                 break
             except Exception:
                 self.failures += 1
@@ -241,37 +278,33 @@ class CatchUpSubscription:
                     "handler failed; the batch will be handed over again",
                     extra={
                         "consumer": s.durable,
-                        "events": len(msgs),
+                        "events": len(arrivals),
                         "attempt": attempt,
                         "retry_in_s": delay,
                     },
                 )
                 await self._pause(delay)
                 if self._stopping.is_set():
-                    for msg in msgs:
-                        await _quietly(msg.nak())
+                    for arrival in arrivals:
+                        await _quietly(arrival.msg.nak())
                     return
-                for msg in [*msgs, *feed.pending()]:  # no redelivery while we retry
-                    await _quietly(msg.in_progress())
-        for msg in msgs:
-            await msg.ack()
-        self._position = _position(msgs[-1])
+                for arrival in [*arrivals, *feed.pending()]:  # no redelivery while we retry
+                    await _quietly(arrival.msg.in_progress())
+        for arrival in arrivals[-1:] if self._ack_all else arrivals:
+            await arrival.msg.ack()
+        self._position = arrivals[-1].position
 
-    async def _decode(self, msgs: list[Msg]) -> list[RecordedEvent]:
+    async def _events(self, arrivals: list[_Arrival]) -> list[RecordedEvent]:
+        """The batch's events; what is not an event goes to ``on_poison`` (or fails it)."""
         events = []
-        for msg in msgs:
-            position = _position(msg)
-            wanted = self._event_types
-            if wanted is not None and (msg.headers or {}).get(HEADER_EVENT_TYPE) not in wanted:
-                continue
-            try:
-                envelope = decode(msg.data)
-            except ValueError as error:
+        for arrival in arrivals:
+            if arrival.event is not None:
+                events.append(arrival.event)
+            elif arrival.error is not None:
                 if self._on_poison is None:
-                    raise
-                await self._on_poison(position, msg.subject, msg.data, error)
-                continue
-            events.append(RecordedEvent(envelope, position))
+                    raise arrival.error
+                msg = arrival.msg
+                await self._on_poison(arrival.position, msg.subject, msg.data, arrival.error)
         return events
 
 

@@ -62,15 +62,49 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 """Failures worth trying the batch again for; anything else is the data's fault."""
 
-_SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM tickets WHERE ticket_id = ANY($1::text[])"
-_UPSERT_ROW = (
-    f"INSERT INTO tickets ({', '.join(COLUMNS)}, search) "
-    f"VALUES ({', '.join(f'${n}' for n in range(1, len(COLUMNS) + 1))}, "
-    f"to_tsvector('simple', ${len(COLUMNS) + 1}::text)) "
-    "ON CONFLICT (ticket_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
-    + ", search = tickets.search || EXCLUDED.search"
+_SQL_TYPES = {
+    "version": "integer",
+    "position": "bigint",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "tags": "text",  # as array literals, cast below: unnest cannot take ragged arrays
+    "first_response_due": "timestamptz",
+    "resolution_due": "timestamptz",
+    "first_response_breached": "boolean",
+    "resolution_breached": "boolean",
+    "first_responded_at": "timestamptz",
+    "resolved_at": "timestamptz",
+    "closed_at": "timestamptz",
+    "reopen_count": "integer",
+    "feedback_rating": "integer",
+    "stale": "boolean",
+}
+
+
+def _value(column: str) -> str:
+    return f"u.{column}::text[]" if column == "tags" else f"u.{column}"
+
+
+_UNNEST = (
+    "unnest("
+    + ", ".join(f"${n}::{_SQL_TYPES.get(c, 'text')}[]" for n, c in enumerate(COLUMNS, 1))
+    + f") AS u({', '.join(COLUMNS)})"
 )
+_SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM tickets WHERE ticket_id = ANY($1::text[])"
+_INSERT_ROWS = (
+    f"INSERT INTO tickets ({', '.join(COLUMNS)}) "
+    f"SELECT {', '.join(_value(c) for c in COLUMNS)} FROM {_UNNEST}"
+)
+_UPDATE_ROWS = (
+    "UPDATE tickets t SET "
+    + ", ".join(f"{c} = {_value(c)}" for c in COLUMNS[1:])
+    + f" FROM {_UNNEST} WHERE t.ticket_id = u.ticket_id"
+)
+_ADD_WORDS = """INSERT INTO ticket_search (ticket_id, search)
+                SELECT u.ticket_id, to_tsvector('simple', u.words)
+                FROM unnest($1::text[], $2::text[]) AS u(ticket_id, words)
+                ON CONFLICT (ticket_id) DO UPDATE
+                SET search = ticket_search.search || EXCLUDED.search"""
 _THREAD_COLUMNS = (
     "ticket_id",
     "version",
@@ -115,10 +149,21 @@ async def _mark_stale(conn: Connection, ticket_id: str) -> None:
 
 
 _columns_of = attrgetter(*COLUMNS)
+_TAGS = COLUMNS.index("tags")
 
 
-def _row_values(row: TicketRow) -> tuple[object, ...]:
-    return (*_columns_of(row), " ".join(row.searchable))
+def _array_literal(items: list[str]) -> str:
+    quoted = (item.replace("\\", "\\\\").replace('"', '\\"') for item in items)
+    return "{" + ",".join(f'"{item}"' for item in quoted) + "}"
+
+
+async def _write_rows(conn: Connection, sql: str, rows: list[TicketRow]) -> None:
+    """One statement for all ``rows``: their columns as arrays, unnested by Postgres."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*map(_columns_of, rows), strict=True)]
+    columns[_TAGS] = [_array_literal(tags) for tags in columns[_TAGS]]
+    await conn.execute(sql, *columns)
 
 
 async def write(conn: Connection, events: list[RecordedEvent]) -> None:
@@ -127,6 +172,7 @@ async def write(conn: Connection, events: list[RecordedEvent]) -> None:
     rows: dict[str, TicketRow] = {
         r["ticket_id"]: TicketRow(*r) for r in await conn.fetch(_SELECT_ROWS, ids)
     }
+    existing = set(rows)
     touched: dict[str, TicketRow] = {}
     lines: list[tuple[object, ...]] = []
     gaps: list[tuple[RecordedEvent, int]] = []
@@ -154,8 +200,12 @@ async def write(conn: Connection, events: list[RecordedEvent]) -> None:
             gaps.append((recorded, outcome.expected))
             if outcome.row is not None:
                 touched[envelope.ticket_id] = outcome.row
-    if touched:
-        await conn.executemany(_UPSERT_ROW, [_row_values(row) for row in touched.values()])
+    await _write_rows(conn, _INSERT_ROWS, [r for t, r in touched.items() if t not in existing])
+    await _write_rows(conn, _UPDATE_ROWS, [r for t, r in touched.items() if t in existing])
+    worded = [row for row in touched.values() if row.searchable]
+    if worded:
+        words = [" ".join(row.searchable) for row in worded]
+        await conn.execute(_ADD_WORDS, [row.ticket_id for row in worded], words)
     if lines:
         await conn.copy_records_to_table("thread_entries", records=lines, columns=_THREAD_COLUMNS)
     for recorded, expected in gaps:

@@ -240,7 +240,11 @@ async def list_tickets(
     if overdue is not None:
         where.add(_OVERDUE if overdue else f"NOT ({_OVERDUE})")
     if text is not None and text.strip():
-        where.add("search @@ websearch_to_tsquery('simple', {}::text)", text)
+        where.add(
+            "ticket_id IN (SELECT ticket_id FROM ticket_search"
+            " WHERE search @@ websearch_to_tsquery('simple', {}::text))",
+            text,
+        )
     return await _page(conn, where, sort=sort, direction=direction, limit=limit, cursor=cursor)
 
 
