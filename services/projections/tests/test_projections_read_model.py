@@ -618,3 +618,34 @@ async def test_migration_3_upgrades_a_populated_read_model(fresh_database_url: s
         assert [(r["ticket_id"], r["tags"], r["stale"]) for r in rows] == [("OLDS0001", [], False)]
     finally:
         await conn.close()
+
+
+async def test_pagination_by_creation_never_skips_or_repeats_under_concurrent_writes(
+    pool: asyncpg.Pool,
+) -> None:
+    feed = Feed()
+    projector = TicketProjector(pool, PositionWatch())
+    before = [f"CONC{n:04d}" for n in range(30)]
+    await apply(projector, *(feed(created(t), at=at(n // 4)) for n, t in enumerate(before)))
+
+    seen: list[str] = []
+    cursor = None
+    writes = 0
+    async with pool.acquire() as conn:
+        while True:
+            rows, cursor = await queries.list_tickets(
+                conn, sort="created", direction="asc", limit=7, cursor=cursor
+            )
+            seen += [r["ticket_id"] for r in rows if r["ticket_id"].startswith("CONC")]
+            if cursor is None:
+                break
+            # Between two pages: tickets already listed and not yet listed change, and new
+            # tickets arrive (created later, so they sort after everything listed so far).
+            writes += 1
+            changed = [seen[0], before[-1]]
+            notes = [InternalNoteAdded(ticket_id=t, agent_id="ana", body="moved") for t in changed]
+            fresh = created(f"CONC9{writes:03d}")
+            await apply(projector, *(feed(e) for e in notes), feed(fresh, at=at(1000 + writes)))
+    assert writes >= 4
+    assert len(seen) == len(set(seen)), "a ticket was listed twice"
+    assert set(before) <= set(seen), "a ticket was skipped"

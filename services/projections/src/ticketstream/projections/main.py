@@ -12,6 +12,7 @@ import asyncpg
 import structlog
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
+from prometheus_client import Gauge
 
 from ticketstream.directory import Directory, directory_for_service, directory_from_env
 from ticketstream.eventstore import (
@@ -37,8 +38,28 @@ LEADER = 0x74735F70  # advisory lock key "ts_p": the replica that runs the proje
 _log = structlog.get_logger(__name__)
 
 
+LEADING = Gauge(
+    "ticketstream_projector_leading",
+    "1 while this projections replica runs the projector, 0 while it stands by",
+)
+
+
+class Role:
+    """Whether this replica runs the projector."""
+
+    leading = False
+
+    def lead(self, leading: bool) -> None:
+        self.leading = leading
+        LEADING.set(int(leading))
+
+
 async def project_while_leading(
-    settings: ProjectionsSettings, pool: asyncpg.Pool, nc: NatsClient, watch: PositionWatch
+    settings: ProjectionsSettings,
+    pool: asyncpg.Pool,
+    nc: NatsClient,
+    watch: PositionWatch,
+    role: Role,
 ) -> None:
     """Run the projector while this replica holds the leader lock; stand by while another
     does. Replicas all serve queries; exactly one writes (the stream's order needs one)."""
@@ -53,6 +74,7 @@ async def project_while_leading(
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER):  # noqa: ASYNC110
                 await asyncio.sleep(2)
             _log.info("projector leading")
+            role.lead(True)
             projector = TicketProjector(pool, watch)
             subscription = CatchUpSubscription(
                 nc,
@@ -66,6 +88,7 @@ async def project_while_leading(
                     await asyncio.wait({task}, timeout=5)
                     await conn.fetchval("SELECT 1")  # the lock lives as long as this session
             finally:
+                role.lead(False)
                 subscription.stop()
                 with suppress(asyncio.TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(task, 5)
@@ -100,7 +123,9 @@ def build_app(settings: ProjectionsSettings, directory: Directory | None = None)
                 follow(settings.database_url, watch, POSITIONS_CHANNEL, CHECKPOINT, PROJECTION),
                 name="position-follower",
             ),
-            asyncio.create_task(project_while_leading(settings, pool, nc, watch), name="leader"),
+            asyncio.create_task(
+                project_while_leading(settings, pool, nc, watch, app.state.role), name="leader"
+            ),
         ]
         app.state.pool, app.state.nc, app.state.watch, app.state.store = pool, nc, watch, store
         app.state.tasks = tasks
@@ -137,6 +162,7 @@ def build_app(settings: ProjectionsSettings, directory: Directory | None = None)
         description="Read models and the agents' query API.",
     )
     app.state.directory = directory or directory_from_env()
+    app.state.role = Role()
     app.include_router(api.router)
     return app
 
