@@ -91,3 +91,31 @@ async def test_a_standby_serves_read_your_writes_and_takes_over(
                 assert read.json()["ticket"]["subject"] == "Printer on fire"
     finally:
         await nc.drain()
+
+
+async def test_a_new_database_behind_an_existing_consumer_gets_the_whole_stream(
+    nats_url: str, fresh_database_url: str, database_url: str
+) -> None:
+    """The checkpoint, not the consumer, decides where projecting starts: an upgrade to a
+    new schema, or a database restored from an older backup, misses nothing."""
+    from ticketstream.embedded import temporary_database
+
+    consumer = f"moved-{secrets.token_hex(4)}"
+    nc, store = await open_event_store(nats_url, client_name="replica-test")
+    try:
+        first, _ = await open_ticket(store)
+        settings = ProjectionsSettings(
+            nats_url=nats_url, database_url=fresh_database_url, consumer=consumer
+        )
+        async with replica(settings) as (app, client):
+            await until_leading(app)
+            position = (await store.load(first)).position
+            read = await client.get(f"/api/v1/tickets/{first}?min_position={position}")
+            assert read.status_code == 200, read.text
+        with temporary_database(database_url) as other_database:
+            moved = settings.model_copy(update={"database_url": other_database})
+            async with replica(moved) as (app, client):
+                read = await client.get(f"/api/v1/tickets/{first}?min_position={position}")
+                assert read.status_code == 200, read.text
+    finally:
+        await nc.drain()

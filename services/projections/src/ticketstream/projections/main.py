@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import asyncpg
+import nats.js.errors
 import structlog
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
@@ -54,6 +55,33 @@ class Role:
         LEADING.set(int(leading))
 
 
+async def consumer_after_checkpoint(
+    nc: NatsClient, settings: ProjectionsSettings, checkpoint: int
+) -> ConsumerSettings:
+    """The projector's consumer. The read models' checkpoint is the truth, the consumer's
+    position a hint: when the consumer has acknowledged beyond the checkpoint (a new or
+    restored database behind an existing durable), it starts again after the checkpoint."""
+    consumer = ConsumerSettings(
+        durable=settings.consumer,
+        batch_size=settings.batch_size,
+        start_position=checkpoint + 1 if checkpoint else None,
+    )
+    js = nc.jetstream()
+    try:
+        info = await js.consumer_info(consumer.stream, consumer.durable)
+    except nats.js.errors.NotFoundError:
+        return consumer
+    if info.ack_floor.stream_seq and info.ack_floor.stream_seq > checkpoint:
+        _log.warning(
+            "the consumer is ahead of the read models; starting it again after the checkpoint",
+            consumer=consumer.durable,
+            acknowledged=info.ack_floor.stream_seq,
+            checkpoint=checkpoint,
+        )
+        await js.delete_consumer(consumer.stream, consumer.durable)
+    return consumer
+
+
 async def project_while_leading(
     settings: ProjectionsSettings,
     pool: asyncpg.Pool,
@@ -76,9 +104,10 @@ async def project_while_leading(
             _log.info("projector leading")
             role.lead(True)
             projector = TicketProjector(pool, watch)
+            consumer = await consumer_after_checkpoint(nc, settings, await projector.checkpoint())
             subscription = CatchUpSubscription(
                 nc,
-                ConsumerSettings(durable=settings.consumer, batch_size=settings.batch_size),
+                consumer,
                 projector.handle,
                 on_poison=projector.record_poison,
             )
