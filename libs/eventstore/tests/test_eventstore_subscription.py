@@ -77,7 +77,7 @@ async def test_events_arrive_in_order_and_the_position_advances(nc: NatsClient) 
     last = (await JetStreamEventStore(nc).load(ticket_id)).position
     assert sub.position == last
     info = await nc.jetstream().consumer_info("TICKETS", durable)
-    assert (info.num_ack_pending, info.ack_floor.stream_seq) == (0, last)  # one ack a batch
+    assert (info.num_ack_pending, info.ack_floor.stream_seq) == (0, last)
 
 
 async def test_a_failing_handler_gets_the_batch_again_and_loses_nothing(nc: NatsClient) -> None:

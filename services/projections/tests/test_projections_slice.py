@@ -347,3 +347,21 @@ async def test_an_unknown_queue_is_a_422(api: httpx.AsyncClient) -> None:
     response = await api.get("/api/v1/queues/everything")
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "name"
+
+
+async def test_a_projector_writes_only_while_its_replica_holds_the_leader_lock(
+    pool: asyncpg.Pool,
+) -> None:
+    from ticketstream.projections.main import LEADER
+    from ticketstream.projections.projector import LostLeadershipError
+
+    async with pool.acquire() as session:
+        assert await session.fetchval("SELECT pg_try_advisory_lock($1)", LEADER)
+        leader = (session.get_server_pid(), LEADER)
+        projector = TicketProjector(pool, PositionWatch(), leader=leader)
+        await projector.handle(Batch([created("AAAA0010", 30)], 30))
+        await session.execute("SELECT pg_advisory_unlock($1)", LEADER)
+        with pytest.raises(LostLeadershipError):
+            await projector.handle(Batch([created("AAAA0011", 31)], 31))
+    assert await count(pool, "tickets") == 1
+    assert await projector.checkpoint() == 30

@@ -8,9 +8,10 @@ while it waits on its database). A batch is whatever has arrived, up to ``batch_
 event when the stream is quiet (low latency), full batches when catching up (throughput).
 
 Ack policy, chosen on purpose:
-- a batch is acknowledged only after the handler returned; new consumers acknowledge
-  cumulatively (one ack for the batch's last message), consumers created with per-message
-  acks keep them; a redelivery of something already handled is acknowledged and skipped;
+- a batch is acknowledged, message by message, only after the handler returned. After a
+  crash, what the dead process held is redelivered only after ``ack_wait``, behind newer
+  messages: handlers must be idempotent, and a handler that needs the stream's order (the
+  projector) starts its consumer after its own checkpoint instead of relying on acks;
 - when the handler raises, the same batch is handed to it again after a growing delay (up to
   ``max_nak_delay``), in this process, while the messages are kept from redelivery
   (``in_progress``): later events wait behind it, so the order of the stream holds even
@@ -183,7 +184,6 @@ class CatchUpSubscription:
         self._on_poison = on_poison
         self._stopping = asyncio.Event()
         self._position = 0
-        self._ack_all = False
         self.failures = 0
         """How many times the handler has failed since start."""
 
@@ -194,7 +194,7 @@ class CatchUpSubscription:
 
     async def run(self) -> None:
         """Consume until :meth:`stop` is called."""
-        self._ack_all = await self._ensure_consumer() == AckPolicy.ALL
+        await self._ensure_consumer()
         feed = _PullFeed(self._nc, self._settings, self._prepare)
         await feed.start()
         try:
@@ -207,11 +207,8 @@ class CatchUpSubscription:
                     _log.exception("pull failed", extra={"consumer": self._settings.durable})
                     await self._pause(self._settings.fetch_timeout)
                     continue
-                fresh = [a for a in arrivals if a.position > self._position]
-                for seen in (a for a in arrivals if a.position <= self._position):
-                    await _quietly(seen.msg.ack())  # a redelivery of what was handled
-                if fresh:
-                    await self._process(fresh, feed)
+                if arrivals:
+                    await self._process(arrivals, feed)
         finally:
             for arrival in await feed.close():
                 await _quietly(arrival.msg.nak())
@@ -230,17 +227,18 @@ class CatchUpSubscription:
         except ValueError as error:
             return _Arrival(msg, position, None, error)
 
-    async def _ensure_consumer(self) -> AckPolicy:
-        """Create the durable consumer unless it exists; return its ack policy.
+    async def _ensure_consumer(self) -> None:
+        """Create the durable consumer unless it exists.
 
-        New consumers acknowledge cumulatively (``AckPolicy.ALL``: one ack a batch, which is
-        safe because batches are handled strictly in order); older ones keep per-message acks.
+        Acks are per message, never cumulative: after a crash, what the dead process held
+        comes back only after ``ack_wait`` while newer messages flow at once, so a
+        cumulative ack by the new process would acknowledge events nobody handled.
         """
         s = self._settings
         js = self._nc.jetstream()
         try:
-            info = await js.consumer_info(s.stream, s.durable)
-            return info.config.ack_policy or AckPolicy.EXPLICIT
+            await js.consumer_info(s.stream, s.durable)
+            return
         except nats.js.errors.NotFoundError:
             pass
         config = ConsumerConfig(
@@ -250,13 +248,12 @@ class CatchUpSubscription:
                 DeliverPolicy.ALL if s.start_position is None else DeliverPolicy.BY_START_SEQUENCE
             ),
             opt_start_seq=s.start_position,
-            ack_policy=AckPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
             ack_wait=s.ack_wait,
             max_deliver=-1,
             max_ack_pending=max(1000, s.batch_size * 4),
         )
         await js.add_consumer(s.stream, config)
-        return AckPolicy.ALL
 
     async def _pause(self, seconds: float) -> None:
         with suppress(TimeoutError):
@@ -290,7 +287,7 @@ class CatchUpSubscription:
                     return
                 for arrival in [*arrivals, *feed.pending()]:  # no redelivery while we retry
                     await _quietly(arrival.msg.in_progress())
-        for arrival in arrivals[-1:] if self._ack_all else arrivals:
+        for arrival in arrivals:
             await arrival.msg.ack()
         self._position = arrivals[-1].position
 

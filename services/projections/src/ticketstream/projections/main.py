@@ -58,27 +58,20 @@ class Role:
 async def consumer_after_checkpoint(
     nc: NatsClient, settings: ProjectionsSettings, checkpoint: int
 ) -> ConsumerSettings:
-    """The projector's consumer. The read models' checkpoint is the truth, the consumer's
-    position a hint: when the consumer has acknowledged beyond the checkpoint (a new or
-    restored database behind an existing durable), it starts again after the checkpoint."""
+    """The projector's consumer, made afresh to start right after the read models' checkpoint.
+
+    The checkpoint is the truth, the consumer only a cursor: after a crash, what the dead
+    process held would come back behind newer events (after ``ack_wait``), and a consumer
+    may have acknowledged beyond a new or restored database. Starting from the checkpoint
+    every time keeps the stream's order and loses nothing.
+    """
     consumer = ConsumerSettings(
         durable=settings.consumer,
         batch_size=settings.batch_size,
         start_position=checkpoint + 1 if checkpoint else None,
     )
-    js = nc.jetstream()
-    try:
-        info = await js.consumer_info(consumer.stream, consumer.durable)
-    except nats.js.errors.NotFoundError:
-        return consumer
-    if info.ack_floor.stream_seq and info.ack_floor.stream_seq > checkpoint:
-        _log.warning(
-            "the consumer is ahead of the read models; starting it again after the checkpoint",
-            consumer=consumer.durable,
-            acknowledged=info.ack_floor.stream_seq,
-            checkpoint=checkpoint,
-        )
-        await js.delete_consumer(consumer.stream, consumer.durable)
+    with suppress(nats.js.errors.NotFoundError):
+        await nc.jetstream().delete_consumer(consumer.stream, consumer.durable)
     return consumer
 
 
@@ -103,7 +96,8 @@ async def project_while_leading(
                 await asyncio.sleep(2)
             _log.info("projector leading")
             role.lead(True)
-            projector = TicketProjector(pool, watch)
+            pid = conn.get_server_pid()
+            projector = TicketProjector(pool, watch, leader=(pid, LEADER))
             consumer = await consumer_after_checkpoint(nc, settings, await projector.checkpoint())
             subscription = CatchUpSubscription(
                 nc,

@@ -62,6 +62,18 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 """Failures worth trying the batch again for; anything else is the data's fault."""
 
+
+class LostLeadershipError(RuntimeError):
+    """This projector's replica no longer holds the leader lock: it must stop writing."""
+
+
+_STOP_HERE: tuple[type[BaseException], ...] = (*TRANSIENT, LostLeadershipError)
+_LOCK_AND_FENCE = """SELECT pg_advisory_xact_lock_shared($1)::text,
+                            $2::integer IS NULL OR EXISTS (
+                                SELECT 1 FROM pg_locks
+                                WHERE locktype = 'advisory' AND granted AND pid = $2
+                                  AND classid = 0 AND objid::bigint = $3 AND objsubid = 1)"""
+
 _SQL_TYPES = {
     "version": "integer",
     "position": "bigint",
@@ -222,6 +234,8 @@ class TicketProjector:
 
     ``writer`` is the advisory lock its batches hold (shared); ``announce`` makes every
     committed position a NOTIFY on :data:`POSITIONS_CHANNEL` (the live projector only).
+    ``leader`` fences the writes: ``(backend pid, lock key)`` of the session that holds the
+    leader lock; a batch whose replica no longer holds it writes nothing.
     """
 
     def __init__(
@@ -231,11 +245,13 @@ class TicketProjector:
         *,
         writer: int = LIVE_WRITER,
         announce: bool = True,
+        leader: tuple[int, int] | None = None,
     ) -> None:
         self._pool = pool
         self._watch = watch
         self._writer = writer
         self._announce = announce
+        self._leader = leader
 
     async def checkpoint(self) -> int:
         """The last stream position applied (0 when nothing is)."""
@@ -249,7 +265,7 @@ class TicketProjector:
             try:
                 async with conn.transaction():
                     position = await self._apply(conn, batch, one_by_one=False)
-            except TRANSIENT:
+            except _STOP_HERE:
                 raise
             except Exception as error:
                 _log.warning(
@@ -262,7 +278,10 @@ class TicketProjector:
         self._watch.advance(position)
 
     async def _apply(self, conn: Connection, batch: Batch, *, one_by_one: bool) -> int:
-        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", self._writer)
+        pid, key = self._leader or (None, 0)
+        fence = await conn.fetchrow(_LOCK_AND_FENCE, self._writer, pid, key)
+        if fence is None or not fence[1]:
+            raise LostLeadershipError("the leader lock is gone; another replica may write")
         checkpoint = int(await conn.fetchval(CHECKPOINT, PROJECTION) or 0)
         if batch.last_position <= checkpoint:
             return checkpoint
