@@ -207,3 +207,15 @@ def test_directory_from_env_reports_a_missing_file_and_the_variable(tmp_path: Pa
     (problem,) = rejected.value.problems
     assert problem.startswith(f"{missing}: no such file; set TICKETSTREAM_DIRECTORY")
     assert problem.endswith("[rule: file_not_found]")
+
+
+def test_the_public_url_can_come_from_the_environment(directory: Directory) -> None:
+    moved = directory_from_env({"TICKETSTREAM_PUBLIC_URL": "http://127.0.0.1:54593/"})
+    assert moved.organization.public_url == "http://127.0.0.1:54593"
+    assert moved.help_topics == directory.help_topics
+
+
+def test_a_broken_public_url_from_the_environment_is_named() -> None:
+    with pytest.raises(DirectoryError) as raised:
+        directory_from_env({"TICKETSTREAM_PUBLIC_URL": "not a url"})
+    assert "TICKETSTREAM_PUBLIC_URL" in str(raised.value)

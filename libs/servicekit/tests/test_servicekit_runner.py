@@ -20,10 +20,11 @@ from ticketstream.servicekit import ServiceSettings, create_app, uvicorn_config
 pytestmark = pytest.mark.unit
 
 SERVICE = """
+import os
 import sys
 from contextlib import asynccontextmanager
 from ticketstream.servicekit import (
-    ServiceSettings, configure_logging, create_app, load_settings, serve,
+    ServiceSettings, configure_logging, create_app, load_settings, serve, worker_index,
 )
 
 settings = load_settings(ServiceSettings, service_name="runner-test", port=int(sys.argv[1]))
@@ -38,7 +39,13 @@ async def lifespan(app):
 async def ready():
     return {"self": True}
 
-serve(create_app("runner", "0", settings, ready, lifespan), settings)
+app = create_app("runner", "0", settings, ready, lifespan)
+
+@app.get("/worker")
+async def worker():
+    return {"pid": os.getpid(), "index": worker_index()}
+
+serve(app, settings, workers=int(sys.argv[3]))
 """
 
 
@@ -49,11 +56,11 @@ def _free_port() -> int:
         return port
 
 
-def _start(tmp_path: Path, port: int, mode: str) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, port: int, mode: str, workers: int = 1) -> subprocess.Popen[str]:
     script = tmp_path / "service.py"
     script.write_text(textwrap.dedent(SERVICE))
     return subprocess.Popen(
-        [sys.executable, str(script), str(port), mode],
+        [sys.executable, str(script), str(port), mode, str(workers)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -109,6 +116,39 @@ def test_failed_startup_exits_3_and_says_why(tmp_path: Path) -> None:
     text = "\n".join(json.dumps(line) for line in _lines(out))
     assert "cannot reach nats://127.0.0.1:1" in text
     assert "Application startup failed" in text
+
+
+def test_workers_share_the_port_and_stop_together_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _start(tmp_path, port, "ok", workers=2)
+    try:
+        _wait_until_up(port, process)
+        seen: dict[int, int] = {}
+        deadline = time.monotonic() + 15
+        while len(seen) < 2 and time.monotonic() < deadline:
+            with httpx.Client() as client:  # a new connection may land on the other worker
+                answer = client.get(f"http://127.0.0.1:{port}/worker").json()
+            seen[answer["pid"]] = answer["index"]
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert sorted(seen.values()) == [0, 1]
+    assert process.pid not in seen
+    assert process.returncode == 0, err
+    events = [line["event"] for line in _lines(out)]
+    assert sum(event.startswith("Started server process") for event in events) == 2
+    assert sum(event.startswith("Finished server process") for event in events) == 2
+
+
+def test_workers_that_cannot_start_exit_3(tmp_path: Path) -> None:
+    process = _start(tmp_path, _free_port(), "fail", workers=2)
+    out, _ = process.communicate(timeout=30)
+
+    assert process.returncode == 3
+    assert "cannot reach nats://127.0.0.1:1" in out
 
 
 def test_uvicorn_is_configured_for_our_logging_and_no_proxy() -> None:

@@ -52,6 +52,8 @@ class ScriptedHandler:
     data_replies: list[str] = field(default_factory=list)
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
+    peers: list[object] = field(default_factory=list)
+    """The client address of each accepted message: one per connection."""
     data_attempts: int = 0
     rcpt_attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,6 +87,7 @@ class ScriptedHandler:
                     encrypted,
                 )
             )
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 
@@ -210,6 +213,51 @@ async def test_message_is_delivered_once_with_headers_intact(smtp_server: Server
     assert "We are on it. — Alex" in plain.get_content()
     assert "<p>Hello Dana,</p>" in html.get_content()
     assert "Bcc" not in parsed
+    assert sleep.calls == []
+
+
+@pytest.mark.integration
+async def test_messages_in_a_row_share_one_connection(smtp_server: Server) -> None:
+    sender = SmtpSender(settings(smtp_server.port))
+
+    for _ in range(3):
+        await sender.send(make_message())
+    await sender.close()
+
+    assert len(smtp_server.handler.received) == 3
+    assert len(set(smtp_server.handler.peers)) == 1
+
+
+@pytest.mark.integration
+async def test_keepalive_zero_connects_for_every_message(smtp_server: Server) -> None:
+    sender = SmtpSender(settings(smtp_server.port, keepalive_seconds=0))
+
+    await sender.send(make_message())
+    await sender.send(make_message())
+
+    assert len(set(smtp_server.handler.peers)) == 2
+
+
+@pytest.mark.integration
+async def test_a_kept_connection_the_server_closed_is_replaced_without_a_retry() -> None:
+    handler = ScriptedHandler()
+    first = EphemeralPortController(handler, hostname="127.0.0.1", port=0)
+    first.start()
+    port = first.port
+    sleep = RecordingSleep()
+    sender = SmtpSender(settings(port), sleep=sleep)
+    await sender.send(make_message())
+    first.stop()  # the server goes away and comes back: the kept connection is dead
+    second = EphemeralPortController(handler, hostname="127.0.0.1", port=port)
+    second.start()
+    try:
+        await sender.send(make_message())
+        await sender.close()
+    finally:
+        second.stop()
+
+    assert len(handler.received) == 2
+    assert len(set(handler.peers)) == 2
     assert sleep.calls == []
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from .directory import Directory
+from .models import Organization
 from .strict_yaml import DuplicateKeyError, read_yaml
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 ENV_VAR = "TICKETSTREAM_DIRECTORY"
+PUBLIC_URL_VAR = "TICKETSTREAM_PUBLIC_URL"
 """The environment variable holding the path of the directory file."""
 
 _DEFAULT_NAME = "default_directory.yaml"
@@ -129,13 +131,25 @@ def default_directory_path() -> Traversable:
 
 
 def directory_from_env(environ: Mapping[str, str] | None = None) -> Directory:
-    """The directory named by ``TICKETSTREAM_DIRECTORY``, else the packaged default.
+    """The directory named by ``TICKETSTREAM_DIRECTORY``, else the packaged default, with
+    ``TICKETSTREAM_PUBLIC_URL`` (when set) as the portal's address in place of the file's
+    ``organization.public_url``.
 
     An empty value counts as unset. Raises :class:`DirectoryError`.
     """
     env = os.environ if environ is None else environ
     path = env.get(ENV_VAR, "").strip()
-    return load_directory(Path(path) if path else default_directory_path())
+    directory = load_directory(Path(path) if path else default_directory_path())
+    public_url = env.get(PUBLIC_URL_VAR, "").strip()
+    if not public_url:
+        return directory
+    fields = {**directory.organization.model_dump(), "public_url": public_url}
+    try:
+        organization = Organization.model_validate(fields)
+    except ValidationError:
+        problem = f"{PUBLIC_URL_VAR}: {public_url!r} is not an http(s) URL"
+        raise DirectoryError(PUBLIC_URL_VAR, [problem]) from None
+    return directory.model_copy(update={"organization": organization})
 
 
 def directory_for_service(service: str) -> Directory:

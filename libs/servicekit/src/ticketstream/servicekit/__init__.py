@@ -37,7 +37,7 @@ from ticketstream.servicekit.logging import (
     get_logger,
     log_context,
 )
-from ticketstream.servicekit.runner import serve, uvicorn_config
+from ticketstream.servicekit.runner import serve, uvicorn_config, worker_index
 from ticketstream.servicekit.settings import (
     DatabaseServiceSettings,
     ServiceSettings,
@@ -73,4 +73,5 @@ __all__ = [
     "serve",
     "unauthorized",
     "uvicorn_config",
+    "worker_index",
 ]

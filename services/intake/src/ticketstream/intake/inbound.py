@@ -40,8 +40,8 @@ from ticketstream.tickets import (
 )
 
 from .email import EmailParseError, InboundEmail, find_thread, parse_email
-from .opening import SOURCE, open_ticket
-from .ticket_ids import ALPHABET, LENGTH
+from .opening import SOURCE, open_new, open_ticket
+from .ticket_ids import ticket_number
 
 Outcome = Literal["created", "appended", "recorded", "duplicate", "ignored"]
 INTAKE = Actor(kind="system", id="intake")
@@ -63,8 +63,7 @@ class Received:
 def ticket_id_for(message_id: str) -> str:
     """The ticket number an e-mail with this Message-ID opens (same alphabet as any other)."""
     digest = hashlib.sha256(message_id.strip().encode()).digest()
-    bits = int.from_bytes(digest[:5], "big")  # 40 bits, 8 base32 characters
-    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(LENGTH)))
+    return ticket_number(int.from_bytes(digest[:5], "big"))  # 40 bits, 8 base32 characters
 
 
 class EmailIntake:
@@ -197,10 +196,11 @@ class EmailIntake:
                 email_message_id=email.message_id,
             )
 
+        meta = Metadata(source=SOURCE, actor=actor, correlation_id=cid)
         if email.message_id:
             ticket_id = ticket_id_for(email.message_id)
             try:
-                result = await self._execute(command_for(ticket_id), actor, cid)
+                result = await open_new(self._store, command_for(ticket_id), meta, clock=_now)
                 return Received("created", ticket_id, "new", result.position)
             except TicketRuleViolation as violation:
                 if violation.rule != "ticket_exists":
@@ -208,7 +208,6 @@ class EmailIntake:
             state = await load_state(self._store, ticket_id)
             if state is not None and email.message_id in state.email_message_ids:
                 return Received("duplicate", ticket_id, "already_opened")
-        meta = Metadata(source=SOURCE, actor=actor, correlation_id=cid)
         result = await open_ticket(self._store, command_for, meta, clock=_now)
         return Received("created", result.ticket_id, "new", result.position)
 

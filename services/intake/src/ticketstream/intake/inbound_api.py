@@ -34,7 +34,7 @@ class EmailReceived(BaseModel):
     correlation_id: str
 
 
-def email_intake_of(request: Request) -> EmailIntake:
+async def email_intake_of(request: Request) -> EmailIntake:
     intake: EmailIntake = request.app.state.email_intake
     return intake
 

@@ -10,7 +10,13 @@ from fastapi import FastAPI
 
 from ticketstream.directory import Directory, directory_for_service, directory_from_env
 from ticketstream.eventstore import AttachmentStore, StreamSettings, open_event_store
-from ticketstream.servicekit import configure_logging, create_app, load_settings, serve
+from ticketstream.servicekit import (
+    configure_logging,
+    create_app,
+    load_settings,
+    serve,
+    worker_index,
+)
 from ticketstream.signing import Signer
 
 from . import api, attachments_api, inbound_api, ticket_commands
@@ -39,7 +45,7 @@ def build_app(settings: IntakeSettings, directory: Directory | None = None) -> F
             store, app.state.directory, app.state.signer, app.state.attachments
         )
         stop = asyncio.Event()
-        imap = settings.imap()
+        imap = settings.imap() if worker_index() == 0 else None  # one poller per service
         poller = (
             asyncio.create_task(ImapPoller(imap, app.state.email_intake.receive_fetched).run(stop))
             if imap
@@ -68,9 +74,10 @@ def build_app(settings: IntakeSettings, directory: Directory | None = None) -> F
     app.state.directory = directory or directory_from_env()
     app.state.signer = Signer.from_secret(settings.secret_key.get_secret_value())
     app.state.attachment_limits = settings.attachment_limits()
+    # The busiest routes first: a request is matched against the routes in this order.
     app.include_router(api.router)
-    app.include_router(ticket_commands.router)
     app.include_router(inbound_api.router)
+    app.include_router(ticket_commands.router)
     app.include_router(attachments_api.router)
     app.include_router(portal.router)
     return app
@@ -79,7 +86,8 @@ def build_app(settings: IntakeSettings, directory: Directory | None = None) -> F
 def main() -> None:
     settings = load_settings(IntakeSettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    serve(build_app(settings, directory_for_service(settings.service_name)), settings)
+    app = build_app(settings, directory_for_service(settings.service_name))
+    serve(app, settings, workers=settings.workers)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ class IntakeSettings(ServiceSettings):
     - ``TICKETSTREAM_ATTACHMENT_MAX_COUNT`` (10), ``TICKETSTREAM_ATTACHMENT_MAX_BYTES``
       (10 MiB) and ``TICKETSTREAM_ATTACHMENT_TYPES`` (comma-separated patterns such as
       ``image/*,application/pdf``) limit the files a form may carry.
+    - ``TICKETSTREAM_WORKERS`` (1): processes sharing the port, each with its own NATS
+      connection; intake keeps no state between requests. A worker uses at most one core,
+      so give intake as many workers as cores it can have to itself (docs/benchmarks.md).
+      ``/metrics`` shows the counters of the worker that answers the scrape.
     """
 
     service_name: str = "intake"
@@ -68,6 +72,7 @@ class IntakeSettings(ServiceSettings):
         default=",".join(DEFAULT_ATTACHMENT_TYPES),
         description="Comma-separated media type patterns accepted for attachments",
     )
+    workers: int = Field(default=1, ge=1, le=64)
     imap_host: str | None = None
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_user: str | None = None

@@ -15,4 +15,9 @@ LENGTH = 8
 
 def new_ticket_id() -> str:
     """A fresh random ticket number, e.g. ``4K7Q2M9X``."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return ticket_number(secrets.randbits(5 * LENGTH))  # one draw, not one per character
+
+
+def ticket_number(bits: int) -> str:
+    """The ticket number written with the low 40 bits of ``bits``."""
+    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(LENGTH)))

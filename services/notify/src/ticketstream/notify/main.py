@@ -50,12 +50,13 @@ def build_app(
         def clock() -> datetime:
             return datetime.now(UTC)
 
+        mail = sender or SmtpSender(settings.smtp())
         notifier = Notifier(
             store,
             app.state.directory,
             Signer.from_secret(settings.secret_key.get_secret_value()),
             Templates(settings.templates),
-            sender or SmtpSender(settings.smtp()),
+            mail,
             clock=clock,
             policy=SendPolicy(settings.notify_deny.split(","), settings.notify_max_per_hour, clock),
         )
@@ -73,6 +74,8 @@ def build_app(
             subscription.stop()
             with suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(task, 10)
+            if isinstance(mail, SmtpSender):
+                await mail.close()
             await nc.drain()
 
     async def readiness() -> dict[str, bool]:

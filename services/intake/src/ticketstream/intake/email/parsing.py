@@ -1,11 +1,12 @@
 """Raw RFC 822 bytes in, one :class:`InboundEmail` out: everything intake needs, as plain values.
 
 Pure: no I/O, no clock, no network. Parsing uses the standard library's ``email`` package
-with ``policy.default``, and is defensive wherever that package is not: mail from the
-internet is hostile or broken often enough that one bad header, an unknown charset or a
-truncated MIME part must never cost the whole message. The only exception that escapes
-:func:`parse_email` is :class:`EmailParseError`, for input that is not an e-mail message at
-all (no header section, or no sender).
+with ``policy.default`` (as servicekit's ``MAIL_POLICY``, which parses each header once),
+and is defensive wherever that package is not: mail from the internet is hostile or broken
+often enough that one bad header, an unknown charset or a truncated MIME part must never
+cost the whole message. The only exception that escapes :func:`parse_email` is
+:class:`EmailParseError`, for input that is not an e-mail message at all (no header
+section, or no sender).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import TypeVar
+
+from ticketstream.servicekit.mail import MAIL_POLICY
 
 from .automation import auto_submitted_reasons, bounce_reason
 from .charsets import clean_text, decode_bytes, decode_header_words, from_8bit_header
@@ -118,7 +121,7 @@ def parse_email(raw: bytes) -> InboundEmail:
     if not data.strip():
         raise EmailParseError("the input is empty: an e-mail message starts with header fields")
     try:
-        message = BytesParser(policy=policy.default).parsebytes(data)
+        message = BytesParser(policy=MAIL_POLICY).parsebytes(data)
     except RecursionError as error:
         raise EmailParseError("the MIME structure is nested too deeply to parse") from error
     headers = _read_headers(message)
@@ -223,7 +226,7 @@ def _unstructured(raw: str) -> str:
 def _addresses(raw: str) -> list[tuple[str, str]]:
     """``(display name, addr-spec)`` pairs of one address-list header value."""
     try:
-        header = policy.default.header_factory("to", raw)
+        header = MAIL_POLICY.header_factory("to", raw)
         pairs = [(address.display_name, address.addr_spec) for address in header.addresses]
     except Exception:  # see _guard: the header parser's crashers
         pairs = _guard(lambda: getaddresses([raw]), [])

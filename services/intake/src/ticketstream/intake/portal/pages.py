@@ -17,9 +17,8 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException
 
+from ticketstream.directory import Directory
 from ticketstream.servicekit import ApiError
-
-from ..actors import directory_of
 
 SECURITY_HEADERS = {
     # The secret is in the URL: never send it on as a Referer, never let a page be framed
@@ -69,7 +68,8 @@ templates.filters["size"] = _size
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page ``template`` with ``context`` and the organization's name."""
-    organization = directory_of(request).organization.name
+    directory: Directory = request.app.state.directory
+    organization = directory.organization.name
     html = templates.get_template(template).render(organization=organization, **context)
     return HTMLResponse(html, status_code=status_code)
 

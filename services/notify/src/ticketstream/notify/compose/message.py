@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from email.utils import format_datetime
 from typing import Any
 
 from ticketstream.directory import Directory, UnknownIdError
 from ticketstream.events.envelope import Envelope
+from ticketstream.servicekit.mail import MAIL_POLICY
 from ticketstream.signing import Signer, ticket_subject_tag
 from ticketstream.tickets import TicketState
 
@@ -165,8 +165,8 @@ def build_message(
     thread_ids: Sequence[str],
     date: datetime | None = None,
 ) -> EmailMessage:
-    """The e-mail ``planned`` stands for (``email.policy.default``; aiosmtplib sends it with
-    CRLF line ends).
+    """The e-mail ``planned`` stands for (``email.policy.default``, as servicekit's
+    ``MAIL_POLICY``, which parses each header once; aiosmtplib sends it with CRLF line ends).
 
     ``ticket`` is the ticket as the e-mail should describe it (usually the state right after
     the cause event). ``thread_ids`` are the Message-IDs of the ticket's earlier e-mails to
@@ -190,7 +190,7 @@ def build_message(
     )
     text, html = templates.render(planned.template, context)
 
-    message = EmailMessage(policy=default_policy)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = subject_for(planned, ticket, follow_up=bool(earlier))
     message["From"] = Address(display_name=_one_line(organization.name), addr_spec=support)
     message["To"] = Address(display_name=_one_line(planned.name or ""), addr_spec=planned.recipient)
