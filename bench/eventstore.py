@@ -6,8 +6,6 @@ Only ratios to the baselines of the same run travel between machines.
 
 from __future__ import annotations
 
-import asyncio
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -17,44 +15,15 @@ from typing import Any
 import nats
 
 from ticketstream.embedded import start_nats
-from ticketstream.events import (
-    Actor,
-    InternalNoteAdded,
-    Metadata,
-    Requester,
-    TicketCreated,
-    encode,
-    ticket_subject,
-    wrap,
-)
+from ticketstream.events import InternalNoteAdded, encode, ticket_subject, wrap
 from ticketstream.eventstore import JetStreamEventStore, StreamSettings, ensure_stream
 
-META = Metadata(source="bench", actor=Actor(kind="agent", id="bench"))
-PAYLOAD = "x" * 700  # with the envelope, ~1 KB per event like the field notes' figures
-
-
-def _created(ticket_id: str) -> TicketCreated:
-    return TicketCreated(
-        ticket_id=ticket_id,
-        channel="api",
-        requester=Requester(name="B", email="b@example.com"),
-        subject="bench",
-        message=PAYLOAD,
-        help_topic="bench",
-    )
+from .baselines import MESSAGE, META, created, publish_awaited, publish_pipelined
+from .report import DURABILITY, latency_ms, number, per_second, percentiles, render_table
 
 
 def _note(ticket_id: str) -> InternalNoteAdded:
-    return InternalNoteAdded(ticket_id=ticket_id, agent_id="bench", body=PAYLOAD)
-
-
-def _ms(seconds: list[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
-        "max_ms": round(ordered[-1] * 1000, 3),
-    }
+    return InternalNoteAdded(ticket_id=ticket_id, agent_id="bench", body=MESSAGE)
 
 
 async def run(other_events: int, ticket_events: int) -> dict[str, Any]:
@@ -63,52 +32,49 @@ async def run(other_events: int, ticket_events: int) -> dict[str, Any]:
         js = nc.jetstream()
         await ensure_stream(nc, StreamSettings())
         store = JetStreamEventStore(nc)
-        results: dict[str, Any] = {"durability": 'sync_interval: "always"', "event_bytes": 0}
+        results: dict[str, Any] = {
+            "durability": DURABILITY,
+            "event_bytes": 0,
+            "ticket_events": ticket_events,
+        }
         now = datetime.now(UTC)
 
         # Baseline 1: raw publish, awaiting each acknowledgement.
-        sample = encode(wrap([_created("BASE0000")], first_version=1, meta=META, time=now)[0])
+        sample = encode(wrap([created("BASE0000")], first_version=1, meta=META, time=now)[0])
         results["event_bytes"] = len(sample)
-        n = 500
-        started = time.perf_counter()
-        for i in range(n):
-            await js.publish(ticket_subject(f"RAWA{i:06d}"), sample)
-        results["raw_publish_awaited_per_s"] = round(n / (time.perf_counter() - started))
+        results["raw_publish_awaited_per_s"] = await publish_awaited(
+            js, lambda i: ticket_subject(f"RAWA{i:06d}"), sample, 500
+        )
 
         # Baseline 2: raw pipelined publish (publish_async), as the field notes measured it.
-        n = 5000
-        started = time.perf_counter()
-        futures = [await js.publish_async(ticket_subject(f"RAWB{i:06d}"), sample) for i in range(n)]
-        await asyncio.gather(*futures)
-        results["raw_publish_pipelined_per_s"] = round(n / (time.perf_counter() - started))
+        results["raw_publish_pipelined_per_s"] = await publish_pipelined(
+            js, lambda i: ticket_subject(f"RAWB{i:06d}"), sample, 5000
+        )
 
         # The store: sequential single-event appends (each one an optimistic-concurrency write).
         n = 500
         tickets = [f"APND{i:06d}" for i in range(n)]
-        envelopes = [wrap([_created(t)], first_version=1, meta=META, time=now) for t in tickets]
+        envelopes = [wrap([created(t)], first_version=1, meta=META, time=now) for t in tickets]
         started = time.perf_counter()
         for ticket_id, batch in zip(tickets, envelopes, strict=True):
             await store.append(ticket_id, batch, 0)
-        results["store_append_awaited_per_s"] = round(n / (time.perf_counter() - started))
+        results["store_append_awaited_per_s"] = per_second(n, time.perf_counter() - started)
 
         # One ticket with `ticket_events` events, loaded from a small stream...
         mine = "MINE0001"
-        history = [_created(mine)] + [_note(mine) for _ in range(ticket_events - 1)]
+        history = [created(mine)] + [_note(mine) for _ in range(ticket_events - 1)]
         await store.append(mine, wrap(history, first_version=1, meta=META, time=now), 0)
         results["load_small_stream"] = await _load_latency(nc, mine, ticket_events)
 
         # ...and again after `other_events` events of other tickets.
-        started = time.perf_counter()
-        chunk = 4000
-        for start in range(0, other_events, chunk):
-            futures = [
-                await js.publish_async(ticket_subject(f"OTH{i:07d}"), sample)
-                for i in range(start, min(start + chunk, other_events))
-            ]
-            await asyncio.gather(*futures)
-        fill_s = time.perf_counter() - started
         results["fill_other_events"] = other_events
-        results["fill_per_s"] = round(other_events / fill_s) if other_events else None
+        results["fill_per_s"] = (
+            await publish_pipelined(
+                js, lambda i: ticket_subject(f"OTH{i:07d}"), sample, other_events
+            )
+            if other_events
+            else None
+        )
         results["stream_messages"] = (await js.stream_info("TICKETS")).state.messages
         results["load_large_stream"] = await _load_latency(nc, mine, ticket_events)
         await nc.close()
@@ -123,24 +89,44 @@ async def _load_latency(nc: Any, ticket_id: str, expected: int) -> dict[str, flo
         stream = await store.load(ticket_id)
         timings.append(time.perf_counter() - started)
         assert stream.version == expected
-    return _ms(timings[10:])
+    return latency_ms(timings[10:])
 
 
 def table(results: dict[str, Any]) -> str:
+    """The results as a table: the store beside the raw publishes of the same run."""
+    awaited = results["raw_publish_awaited_per_s"]
+    appended = results["store_append_awaited_per_s"]
+    events = results.get("ticket_events", 20)
     rows = [
-        ("durability", results["durability"]),
-        ("event size (bytes)", results["event_bytes"]),
-        ("raw JetStream publish, awaited (msg/s)", results["raw_publish_awaited_per_s"]),
-        ("raw JetStream publish, pipelined (msg/s)", results["raw_publish_pipelined_per_s"]),
-        ("store.append, awaited (events/s)", results["store_append_awaited_per_s"]),
-        (
-            "load 20-event ticket, small stream p50/p95 (ms)",
-            f"{results['load_small_stream']['p50_ms']} / {results['load_small_stream']['p95_ms']}",
-        ),
-        (
-            f"load 20-event ticket, {results['stream_messages']:,} msgs p50/p95 (ms)",
-            f"{results['load_large_stream']['p50_ms']} / {results['load_large_stream']['p95_ms']}",
-        ),
+        ["raw JetStream publish, awaited one by one", f"{number(awaited)} msg/s", "", ""],
+        [
+            "raw JetStream publish, pipelined",
+            f"{number(results['raw_publish_pipelined_per_s'])} msg/s",
+            "",
+            "",
+        ],
+        [
+            "store.append, awaited one by one",
+            f"{number(appended)} events/s",
+            "",
+            f"{appended / awaited:.0%} of raw awaited",
+        ],
+        [
+            f"load a {events}-event ticket, almost empty stream",
+            "",
+            percentiles(results["load_small_stream"]),
+            "",
+        ],
+        [
+            f"load a {events}-event ticket, {results['stream_messages']:,} messages",
+            "",
+            percentiles(results["load_large_stream"]),
+            "",
+        ],
     ]
-    width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return "\n".join(
+        [
+            f"NATS durability: {results['durability']}; events ~{results['event_bytes']:,} B",
+            render_table(["event store", "rate", "p50 / p95 / p99 ms", "vs baseline"], rows),
+        ]
+    )
