@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help sync test-servers run test lint typecheck unit integration e2e schemas bench clean
+.PHONY: help sync test-servers run test lint typecheck unit integration e2e schemas bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,8 +49,11 @@ e2e: sync ## only the tests with services as separate processes
 schemas: sync ## regenerate the committed JSON Schemas and AsyncAPI document from the models
 	$(RUN) python -m ticketstream.events.schemas write libs/events/schemas
 
-bench: sync ## benchmarks: machine-readable results beside raw baselines of the same run
-	$(RUN) python -m bench
+bench: sync ## benchmarks beside raw baselines of the same run (options: BENCH_ARGS="--help")
+	$(RUN) python -m bench $(BENCH_ARGS)
+
+demo: sync ## the seed scenario through the public HTTP APIs, on `make run`'s system or its own
+	$(RUN) python -m demo
 
 clean: ## remove the virtualenv, caches and .run/ data
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache .run

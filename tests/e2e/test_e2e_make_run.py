@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -77,6 +78,11 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
             )
         )
         wait_until(lambda: ready(urls["intake"]) and ready(urls["projections"]))
+        # Where everything is, for tools such as `make demo`: as the banner says.
+        described = json.loads((tmp_path / "run" / "services.json").read_text())
+        assert {name: described[name] for name in urls} == urls
+        assert described["mail_folder"] == str(tmp_path / "run" / "mail")
+        assert described["agent_tokens"]["alex"] == "ts-dev-alex"
 
         opened = slow_server.post(f"{urls['intake']}/api/v1/tickets", json=TICKET).json()
         read = slow_server.get(
@@ -112,6 +118,7 @@ def test_the_supervisor_runs_restarts_and_stops_everything(tmp_path: Path) -> No
         )
         assert alive == [], [p.cmdline() for p in alive]
         assert "supervisor | stopped" in output.read_text()
+        assert not (tmp_path / "run" / "services.json").exists()
     finally:
         if process.poll() is None:
             process.kill()

@@ -24,18 +24,36 @@ class ServiceProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", f"ticketstream.{name}"],
+        self._env = env
+        self._log = self.log_path.open("ab")
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", f"ticketstream.{self.name}"],
             env={
                 **os.environ,
-                **env,
+                **self._env,
                 "TICKETSTREAM_PORT": str(self.port),
                 "TICKETSTREAM_LOG_FORMAT": "json",
             },
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown, nothing flushed or acknowledged."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """Start the service again, on the same port, after :meth:`kill` or :meth:`stop`;
+        its log goes on in the same file."""
+        if self.process.poll() is None:
+            raise RuntimeError(f"{self.name} is still running")
+        if self._log.closed:
+            self._log = self.log_path.open("ab")
+        self.process = self._spawn()
 
     def wait_ready(self, within: float = 30.0) -> None:
         deadline = time.monotonic() + within

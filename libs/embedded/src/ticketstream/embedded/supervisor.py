@@ -6,12 +6,24 @@ service as its own process with its name before each log line; a service that cr
 restarted with backoff. Ctrl-C (or SIGTERM) stops the services, then the servers, and leaves
 no process behind. Data stays in ``<data>``, so a second run continues where the first
 stopped.
+
+While it runs, ``<data>/services.json`` says where everything is, for tools such as
+``make demo`` (ports may differ from the preferred ones)::
+
+    {"intake": "http://127.0.0.1:8001", "projections": "...", "routing": "...",
+     "notify": "...", "smtp": "127.0.0.1:2525", "mail_folder": "/abs/.run/mail",
+     "nats": "nats://...", "database": "postgresql://...",
+     "agent_tokens": {"alex": "ts-dev-alex", ...}, "pid": 1234}
+
+``agent_tokens`` holds the development directory's tokens, and is empty when
+``TICKETSTREAM_DIRECTORY`` names another directory. The file is removed on the way out.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -36,6 +48,11 @@ class Service:
     args: tuple[str, ...] = ()
     """Command-line arguments; ``{port}`` and ``{data}`` are filled in."""
 
+    @property
+    def address(self) -> str:
+        """``http://127.0.0.1:<port>`` for an HTTP service, ``127.0.0.1:<port>`` otherwise."""
+        return f"127.0.0.1:{self.port}" if self.module else f"http://127.0.0.1:{self.port}"
+
     def argv(self, data: Path) -> list[str]:
         module = self.module or f"ticketstream.{self.name}"
         filled = [a.format(port=self.port, data=data) for a in self.args]
@@ -57,6 +74,9 @@ SERVICES = (
 )
 DATABASE = "ticketstream"
 MAX_BACKOFF = 10.0
+SERVICES_FILE = "services.json"
+DEV_AGENT_TOKENS = {"alex": "ts-dev-alex", "sam": "ts-dev-sam", "jordan": "ts-dev-jordan"}
+"""The public tokens of the development directory's agents (``default_directory.yaml``)."""
 
 
 def _port_or_free(preferred: int) -> int:
@@ -147,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             database_url = postgres.database_url(DATABASE)
         services = tuple(replace(s, port=_port_or_free(s.port)) for s in SERVICES)
         print(_banner(nats_url, database_url, services, data), flush=True)
+        described = _write_services_file(data, nats_url, database_url, services)
+        stack.callback(described.unlink, missing_ok=True)
         env = {
             **os.environ,
             "NATS_URL": nats_url,
@@ -158,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault("TICKETSTREAM_SMTP_HOST", "127.0.0.1")
         env.setdefault("TICKETSTREAM_SMTP_PORT", str(mail.port))
         env.setdefault("TICKETSTREAM_SMTP_SECURITY", "none")
+        intake = next(s for s in services if s.name == "intake")
+        env.setdefault("TICKETSTREAM_PUBLIC_URL", f"http://127.0.0.1:{intake.port}")
         asyncio.run(_supervise(env, services, data))
         print("supervisor | services stopped; stopping NATS and PostgreSQL", flush=True)
     print("supervisor | stopped", flush=True)
@@ -175,24 +199,50 @@ def _secret_key(data: Path) -> str:
     return path.read_text().strip()
 
 
+def _agent_tokens() -> dict[str, str]:
+    """The agents' tokens we know: the development directory's, unless another is used."""
+    return {} if os.environ.get("TICKETSTREAM_DIRECTORY") else dict(DEV_AGENT_TOKENS)
+
+
+def _write_services_file(
+    data: Path, nats_url: str, database_url: str, services: tuple[Service, ...]
+) -> Path:
+    """``<data>/services.json``: where everything runs (see the module's docstring)."""
+    by_name = {s.name: s for s in services}
+    mail = by_name.pop("mail")
+    described = {
+        **{name: s.address for name, s in by_name.items()},
+        "smtp": mail.address,
+        "mail_folder": str(data / "mail"),
+        "nats": nats_url,
+        "database": database_url,
+        "agent_tokens": _agent_tokens(),
+        "pid": os.getpid(),
+    }
+    path = data / SERVICES_FILE
+    written = path.with_suffix(".tmp")
+    written.write_text(json.dumps(described, indent=2) + "\n")
+    written.replace(path)  # a reader never sees half a file
+    return path
+
+
 def _banner(nats_url: str, database_url: str, services: tuple[Service, ...], data: Path) -> str:
     lines = ["", "Ticketstream is starting (Ctrl-C stops everything):"]
     for s in services:
         if s.module:  # not an HTTP service
-            lines.append(f"  {s.name:<12} 127.0.0.1:{s.port}  {s.serves.format(data=data)}")
+            lines.append(f"  {s.name:<12} {s.address}  {s.serves.format(data=data)}")
         else:
-            lines.append(
-                f"  {s.name:<12} http://127.0.0.1:{s.port}  {s.serves}  (/docs for the API)"
-            )
+            lines.append(f"  {s.name:<12} {s.address}  {s.serves}  (/docs for the API)")
     lines += [
         f"  {'NATS':<12} {nats_url}  (stream TICKETS, subjects tickets.<ticket>)",
         f"  {'PostgreSQL':<12} {database_url}",
-        f"  {'data':<12} {data}",
+        f"  {'data':<12} {data}  (where everything is: {data / SERVICES_FILE})",
     ]
-    if not os.environ.get("TICKETSTREAM_DIRECTORY"):
+    if tokens := _agent_tokens():
+        token = tokens["alex"]
         lines.append(
-            f"  {'agent token':<12} ts-dev-alex  (development directory; "
-            "curl -H 'Authorization: Bearer ts-dev-alex' ...)"
+            f"  {'agent token':<12} {token}  (development directory; "
+            f"curl -H 'Authorization: Bearer {token}' ...)"
         )
     lines.append("")
     return "\n".join(lines)
