@@ -50,6 +50,11 @@ def test_replies_by_email_thread_onto_the_ticket_both_ways(system: System) -> No
     desk, scenario = system.desk, Scenario(system.desk, print)
     ticket = scenario.open_by_email()
     acknowledgement = last_email(system, ticket)
+    # The acknowledgement answers the requester's own e-mail, so it threads under it.
+    opening = str(acknowledgement["In-Reply-To"])
+    assert opening.startswith("<")
+    assert opening != acknowledgement["Message-ID"]
+    assert str(acknowledgement["References"]).split() == [opening]
     assert str(acknowledgement["Reply-To"].addresses[0].addr_spec).startswith(
         f"support+{ticket.ticket_id}."
     )
@@ -72,8 +77,10 @@ def test_replies_by_email_thread_onto_the_ticket_both_ways(system: System) -> No
         emails=["agent_reply"],
     )
     answer = last_email(system, ticket)
-    assert answer["In-Reply-To"] == acknowledgement["Message-ID"]
-    assert str(answer["References"]).split() == [acknowledgement["Message-ID"]]
+    # Every e-mail of the conversation, hers and ours, oldest first; the first is the root.
+    conversation = [opening, acknowledgement["Message-ID"], answered["Message-ID"]]
+    assert answer["In-Reply-To"] == opening
+    assert str(answer["References"]).split() == conversation
     assert answer["Subject"] == f"Re: [#{ticket.ticket_id}] Cannot send e-mails"
     assert answer.get_content_type() == "multipart/alternative"
     body = answer.get_body(preferencelist=("plain",))

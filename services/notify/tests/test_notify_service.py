@@ -248,3 +248,49 @@ def test_a_mail_loop_is_held_back_after_the_hourly_limit() -> None:
     assert policy.refusal("alex@example.com", "agent") is None  # agents are not limited
     now[0] += timedelta(hours=1, seconds=1)
     assert policy.refusal("dana@example.com", "requester") is None
+
+
+def test_the_requesters_own_emails_are_part_of_their_thread() -> None:
+    from datetime import UTC, datetime
+
+    from ticketstream.events import (
+        Actor,
+        EmailSent,
+        Metadata,
+        Requester,
+        RequesterReplied,
+        TicketCreated,
+        wrap,
+    )
+    from ticketstream.notify.service import _thread
+
+    dana = Actor(kind="requester", id="dana@example.com")
+    opened = TicketCreated(
+        ticket_id="MAIL0001",
+        channel="email",
+        requester=Requester(name="Dana", email="Dana@Example.com"),
+        subject="Locked out",
+        message="Help",
+        help_topic="email-support",
+        email_message_id="<first@dana.example>",
+    )
+    ack = EmailSent(
+        ticket_id="MAIL0001",
+        cause_event_id="e1",
+        recipient="dana@example.com",
+        role="requester",
+        template="acknowledgement",
+        subject="[#MAIL0001] Locked out",
+        message_id="<ack@desk.example>",
+    )
+    answer = RequesterReplied(
+        ticket_id="MAIL0001", channel="email", body="Still", email_message_id="<2nd@dana.example>"
+    )
+    meta = Metadata(source="tests", actor=dana)
+    history = wrap([opened, ack, answer], first_version=1, meta=meta, time=datetime.now(UTC))
+    assert _thread(history, "dana@example.com") == [
+        "<first@dana.example>",
+        "<ack@desk.example>",
+        "<2nd@dana.example>",
+    ]
+    assert _thread(history, "alex@example.com") == []

@@ -25,7 +25,15 @@ from __future__ import annotations
 import structlog
 
 from ticketstream.directory import Directory
-from ticketstream.events import Actor, EmailFailed, EmailSent, Envelope, Metadata
+from ticketstream.events import (
+    Actor,
+    EmailFailed,
+    EmailSent,
+    Envelope,
+    Metadata,
+    RequesterReplied,
+    TicketCreated,
+)
 from ticketstream.eventstore import Batch, Clock, EventStore
 from ticketstream.signing import Signer
 from ticketstream.ticketing import execute
@@ -145,9 +153,22 @@ class Notifier:
 
 
 def _thread(history: list[Envelope], recipient: str) -> list[str]:
-    """Message-IDs of the ticket's e-mails already sent to ``recipient``, oldest first."""
-    return [
-        e.data.message_id
-        for e in history
-        if isinstance(e.data, EmailSent) and e.data.recipient.lower() == recipient.lower()
-    ]
+    """Message-IDs of the ticket's conversation with ``recipient``, oldest first: the e-mails
+    already sent to them, and the ones they wrote that opened or answered the ticket (so the
+    acknowledgement of a ticket opened by e-mail threads under the requester's message)."""
+    who = recipient.lower()
+    thread = []
+    message_id: str | None
+    for e in history:
+        data = e.data
+        if isinstance(data, EmailSent):
+            mine, message_id = data.recipient.lower() == who, data.message_id
+        elif isinstance(data, TicketCreated):
+            mine, message_id = data.requester.email.lower() == who, data.email_message_id
+        elif isinstance(data, RequesterReplied):
+            mine, message_id = e.actor_id.lower() == who, data.email_message_id
+        else:
+            continue
+        if mine and message_id:
+            thread.append(message_id)
+    return thread
