@@ -28,9 +28,9 @@ from ticketstream.events import (
 )
 from ticketstream.eventstore import JetStreamEventStore, open_event_store
 from ticketstream.projections.db import PREVIOUS_SCHEMA, connect
-from ticketstream.projections.main import build_app
 from ticketstream.projections.rebuild import rebuild
-from ticketstream.projections.settings import ProjectionsSettings
+
+from .conftest import RunProjections
 
 pytestmark = pytest.mark.integration
 
@@ -66,24 +66,9 @@ async def append(store: JetStreamEventStore, events: list[AnyTicketEvent], versi
 
 
 @pytest.fixture
-async def live(nats_url: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def live(run_projections: RunProjections) -> AsyncIterator[httpx.AsyncClient]:
     """The projections service: the live projector and the query API."""
-    settings = ProjectionsSettings(
-        nats_url=nats_url,
-        database_url=fresh_database_url,
-        consumer=f"rebuild-live-{secrets.token_hex(4)}",
-        max_wait_seconds=30,
-    )
-    app = build_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://projections",
-            headers={"Authorization": "Bearer ts-dev-alex"},
-            timeout=60,
-        ) as client,
-    ):
+    async with run_projections(max_wait_seconds=30) as (_, client):
         yield client
 
 

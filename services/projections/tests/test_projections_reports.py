@@ -28,11 +28,11 @@ from ticketstream.events import (
 from ticketstream.eventstore import Batch, RecordedEvent
 from ticketstream.projections import reports
 from ticketstream.projections.db import create_pool
-from ticketstream.projections.main import build_app
 from ticketstream.projections.migrate import migrate
 from ticketstream.projections.position import PositionWatch
 from ticketstream.projections.projector import TicketProjector
-from ticketstream.projections.settings import ProjectionsSettings
+
+from .conftest import RunProjections
 
 pytestmark = pytest.mark.integration
 
@@ -326,22 +326,9 @@ async def test_satisfaction(pool: asyncpg.Pool) -> None:
 
 
 @pytest.fixture
-async def api(nats_url: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ProjectionsSettings(
-        nats_url=nats_url,
-        database_url=fresh_database_url,
-        consumer=f"test-{datetime.now(UTC).timestamp():.0f}-{id(object())}",
-        max_wait_seconds=0.3,
-    )
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://projections",
-            headers={"Authorization": "Bearer ts-dev-alex"},
-        ) as c:
-            yield c
+async def api(run_projections: RunProjections) -> AsyncIterator[httpx.AsyncClient]:
+    async with run_projections(max_wait_seconds=0.3) as (_, client):
+        yield client
 
 
 @pytest.mark.parametrize("name", ["volumes", "response-times", "sla", "satisfaction"])

@@ -21,12 +21,12 @@ from ticketstream.events import (
 from ticketstream.eventstore import Batch, RecordedEvent
 from ticketstream.projections import projector as projector_module
 from ticketstream.projections.db import create_pool
-from ticketstream.projections.main import build_app
 from ticketstream.projections.migrate import available, migrate
 from ticketstream.projections.position import PositionWatch
 from ticketstream.projections.projector import TicketProjector
 from ticketstream.projections.rows import Outcome, TicketRow
-from ticketstream.projections.settings import ProjectionsSettings
+
+from .conftest import RunProjections
 
 pytestmark = pytest.mark.integration
 
@@ -148,23 +148,10 @@ async def test_waiting_for_a_position(pool: asyncpg.Pool) -> None:
 
 
 @pytest.fixture
-async def api(nats_url: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ProjectionsSettings(
-        nats_url=nats_url,
-        database_url=fresh_database_url,
-        consumer=f"test-{datetime.now(UTC).timestamp():.0f}-{id(object())}",
-        max_wait_seconds=0.3,
-    )
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://projections",
-            headers={"Authorization": "Bearer ts-dev-alex"},
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+async def api(run_projections: RunProjections) -> AsyncIterator[httpx.AsyncClient]:
+    async with run_projections(max_wait_seconds=0.3) as (app, client):
+        client.app = app  # type: ignore[attr-defined]
+        yield client
 
 
 async def test_an_unknown_ticket_is_a_404(api: httpx.AsyncClient) -> None:
