@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 import asyncpg
 import nats.js.errors
@@ -76,11 +77,7 @@ async def consumer_after_checkpoint(
 
 
 async def project_while_leading(
-    settings: ProjectionsSettings,
-    pool: asyncpg.Pool,
-    nc: NatsClient,
-    watch: PositionWatch,
-    role: Role,
+    settings: ProjectionsSettings, nc: NatsClient, watch: PositionWatch, role: Role
 ) -> None:
     """Run the projector while this replica holds the leader lock; stand by while another
     does. Replicas all serve queries; exactly one writes (the stream's order needs one)."""
@@ -95,26 +92,7 @@ async def project_while_leading(
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER):  # noqa: ASYNC110
                 await asyncio.sleep(2)
             _log.info("projector leading")
-            role.lead(True)
-            pid = conn.get_server_pid()
-            projector = TicketProjector(pool, watch, leader=(pid, LEADER))
-            consumer = await consumer_after_checkpoint(nc, settings, await projector.checkpoint())
-            subscription = CatchUpSubscription(
-                nc,
-                consumer,
-                projector.handle,
-                on_poison=projector.record_poison,
-            )
-            task = asyncio.create_task(subscription.run(), name="projector")
-            try:
-                while not task.done():
-                    await asyncio.wait({task}, timeout=5)
-                    await conn.fetchval("SELECT 1")  # the lock lives as long as this session
-            finally:
-                role.lead(False)
-                subscription.stop()
-                with suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(task, 5)
+            await _project(settings, nc, watch, role, conn)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -123,6 +101,36 @@ async def project_while_leading(
         finally:
             with suppress(Exception):
                 await conn.close(timeout=2)
+
+
+async def _project(
+    settings: ProjectionsSettings,
+    nc: NatsClient,
+    watch: PositionWatch,
+    role: Role,
+    session: asyncpg.Connection[Any],
+) -> None:
+    """Project until the subscription ends or ``session``, which holds the lock, fails."""
+    writer = await create_pool(settings.database_url, max_size=1, writer=True)
+    try:
+        projector = TicketProjector(writer, watch, leader=(session.get_server_pid(), LEADER))
+        consumer = await consumer_after_checkpoint(nc, settings, await projector.checkpoint())
+        subscription = CatchUpSubscription(
+            nc, consumer, projector.handle, on_poison=projector.record_poison
+        )
+        task = asyncio.create_task(subscription.run(), name="projector")
+        role.lead(True)
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=5)
+                await session.fetchval("SELECT 1")  # the lock lives as long as this session
+        finally:
+            role.lead(False)
+            subscription.stop()
+            with suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, 5)
+    finally:
+        await writer.close()
 
 
 def build_app(settings: ProjectionsSettings, directory: Directory | None = None) -> FastAPI:
@@ -147,7 +155,7 @@ def build_app(settings: ProjectionsSettings, directory: Directory | None = None)
                 name="position-follower",
             ),
             asyncio.create_task(
-                project_while_leading(settings, pool, nc, watch, app.state.role), name="leader"
+                project_while_leading(settings, nc, watch, app.state.role), name="leader"
             ),
         ]
         app.state.pool, app.state.nc, app.state.watch, app.state.store = pool, nc, watch, store

@@ -129,6 +129,11 @@ _THREAD_COLUMNS = (
     "body",
     "created_at",
 )
+_INSERT_LINE = (
+    f"INSERT INTO thread_entries ({', '.join(_THREAD_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_THREAD_COLUMNS) + 1))})"
+)
+_COPY_FROM = 50
 CHECKPOINT = "SELECT position FROM projection_checkpoints WHERE projection = $1"
 _ADVANCE = """WITH advanced AS (
                   INSERT INTO projection_checkpoints (projection, position, updated_at)
@@ -219,7 +224,12 @@ async def write(conn: Connection, events: list[RecordedEvent]) -> None:
         words = [" ".join(row.searchable) for row in worded]
         await conn.execute(_ADD_WORDS, [row.ticket_id for row in worded], words)
     if lines:
-        await conn.copy_records_to_table("thread_entries", records=lines, columns=_THREAD_COLUMNS)
+        if len(lines) >= _COPY_FROM:
+            await conn.copy_records_to_table(
+                "thread_entries", records=lines, columns=_THREAD_COLUMNS
+            )
+        else:  # COPY takes several round trips; one INSERT is quicker for a few lines
+            await conn.executemany(_INSERT_LINE, lines)
     for recorded, expected in gaps:
         envelope = recorded.envelope
         error = f"version gap: expected {expected} got {envelope.ticket_version}"

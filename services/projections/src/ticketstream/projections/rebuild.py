@@ -56,7 +56,7 @@ async def rebuild(
     """Rebuild the read models and swap them in; return the position they reflect."""
     control = await connect(database_url)
     await control.execute(f'DROP SCHEMA IF EXISTS "{REBUILD_SCHEMA}" CASCADE')
-    pool = await create_pool(database_url, REBUILD_SCHEMA, max_size=2)
+    pool = await create_pool(database_url, REBUILD_SCHEMA, max_size=2, writer=True)
     nc, _store = await open_event_store(nats_url, client_name="ticketstream-projections-rebuild")
     durable = f"projections-rebuild-{secrets.token_hex(4)}"
     try:
