@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         help="rebuild every read model from the stream's start while the live ones serve, "
         "then swap them in",
     )
-    rebuilding.add_argument("--batch-size", type=int, default=5000)
+    rebuilding.add_argument("--batch-size", type=int, default=10_000)
     rebuilding.add_argument(
         "--keep-previous",
         action="store_true",

@@ -48,7 +48,7 @@ async def rebuild(
     database_url: str,
     nats_url: str,
     *,
-    batch_size: int = 5000,
+    batch_size: int = 10_000,
     keep_previous: bool = False,
     report: Report = print,
     every: float = 1.0,
