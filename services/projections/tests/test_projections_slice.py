@@ -352,3 +352,16 @@ async def test_a_projector_writes_only_while_its_replica_holds_the_leader_lock(
             await projector.handle(Batch([created("AAAA0011", 31)], 31))
     assert await count(pool, "tickets") == 1
     assert await projector.checkpoint() == 30
+
+
+async def test_tags_with_any_characters_survive_the_batch_write(pool: asyncpg.Pool) -> None:
+    from ticketstream.events import TagsChanged
+
+    tags = ["a,b", 'q"uote', "back\\slash", "{brace}", "NULL", "sp ace", "é"]
+    changed = TagsChanged(ticket_id="AAAA0012", added=tags, tags=tags)
+    [envelope] = wrap([changed], first_version=2, meta=META, time=datetime.now(UTC))
+    projector = TicketProjector(pool, PositionWatch())
+    await projector.handle(Batch([created("AAAA0012", 40), RecordedEvent(envelope, 41)], 41))
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT tags FROM tickets WHERE ticket_id = 'AAAA0012'")
+    assert stored == sorted(tags)
