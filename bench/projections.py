@@ -34,7 +34,6 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ticketstream.embedded import start_nats, start_postgres
-from ticketstream.embedded.postgres import url_with_database
 from ticketstream.events import (
     HEADER_EVENT_TYPE,
     HEADER_TICKET_VERSION,
@@ -393,16 +392,11 @@ async def run(tickets: int, queue_sizes: list[int], runs: int = 50) -> dict[str,
         ):
             nc = await nats.connect(server.url)
             last = (await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq
-            admin = await asyncpg.connect(postgres.url)
-            for name in ("ours", "raw", "queues"):
-                await admin.execute(f"CREATE DATABASE bench_{name}")
-            await admin.close()
-            ours_url = url_with_database(postgres.url, "bench_ours")
-            ours = await _replay_ours(nc, ours_url, last)
-            raw = await _replay_raw(nc, url_with_database(postgres.url, "bench_raw"), last)
+            ours = await _replay_ours(nc, postgres.create_database("bench_ours"), last)
+            raw = await _replay_raw(nc, postgres.create_database("bench_raw"), last)
             await nc.drain()
             queues = await _queue_latency(
-                url_with_database(postgres.url, "bench_queues"), queue_sizes, runs
+                postgres.create_database("bench_queues"), queue_sizes, runs
             )
     ours_rate, raw_rate = per_second(events, ours), per_second(events, raw)
     return {

@@ -42,7 +42,7 @@ import psutil
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 
-from ticketstream.embedded import ServiceProcess, start_nats, start_postgres
+from ticketstream.embedded import ServiceProcess, running_services, start_nats, start_postgres
 from ticketstream.events import STREAM_NAME
 
 from . import baselines
@@ -101,7 +101,11 @@ async def run(sizes: Sizes) -> dict[str, Any]:
             results["baselines"] = await _baselines(nc, pool, sizes.latency_samples)
             async with MailSink() as sink:
                 env = _service_env(nats_server.url, database_url, sink.port)
-                with _services(env, sizes.intake_workers, root) as services:
+                logs = root / "logs"
+                logs.mkdir()
+                workers = {"intake": {"TICKETSTREAM_WORKERS": str(sizes.intake_workers)}}
+                names = ("intake", "projections", "notify")
+                with running_services(names, env, logs, extra_env=workers) as services:
                     system = _System(nc, services, sink)
                     results.update(await system.latencies(sizes.latency_samples))
                     results["http_create"] = [
@@ -150,26 +154,6 @@ def _service_env(nats_url: str, database_url: str, smtp_port: int) -> dict[str, 
         "TICKETSTREAM_SMTP_PORT": str(smtp_port),
         "TICKETSTREAM_SMTP_SECURITY": "none",
     }
-
-
-@contextmanager
-def _services(
-    env: dict[str, str], intake_workers: int, root: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    logs = root / "logs"
-    logs.mkdir()
-    running = [
-        ServiceProcess("intake", {**env, "TICKETSTREAM_WORKERS": str(intake_workers)}, logs),
-        ServiceProcess("projections", env, logs),
-        ServiceProcess("notify", env, logs),
-    ]
-    try:
-        for service in running:
-            service.wait_ready(60)
-        yield {service.name: service for service in running}
-    finally:
-        for service in running:
-            service.stop()
 
 
 class _System:

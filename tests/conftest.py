@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from demo.desk import Desk
-from ticketstream.embedded import ServiceProcess, start_nats
+from ticketstream.embedded import ServiceProcess, running_services, start_nats
 from ticketstream.embedded.supervisor import DEV_AGENT_TOKENS
 from ticketstream.notify.sink import MailSink
 
@@ -39,7 +39,7 @@ def services(
         # The projector catches up the whole session's stream first.
         "TICKETSTREAM_CONSUMER": f"e2e-{tmp_path.name}",
     }
-    with _running(("intake", "projections"), env, tmp_path) as running:
+    with running_services(("intake", "projections"), env, tmp_path) as running:
         yield running
 
 
@@ -69,7 +69,7 @@ def start_system(
                 **env,
             }
             names = ("intake", "projections", "routing", "notify")
-            running = stack.enter_context(_running(names, environment, tmp_path))
+            running = stack.enter_context(running_services(names, environment, tmp_path))
             intake, projections = running["intake"].url, running["projections"].url
             desk = Desk(intake, projections, mail.folder, DEV_AGENT_TOKENS)
             return System(running, mail, stack.enter_context(closing(desk)))
@@ -91,20 +91,3 @@ def _environment(nats_url: str, database_url: str) -> dict[str, str]:
         # Services on a busy two-core machine: let a read-your-writes query wait long.
         "TICKETSTREAM_MAX_WAIT_SECONDS": "60",
     }
-
-
-@contextmanager
-def _running(
-    names: Iterable[str], env: dict[str, str], log_dir: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    """``names`` started, each in its own process, and ready; stopped on the way out."""
-    running: dict[str, ServiceProcess] = {}
-    try:
-        for name in names:
-            running[name] = ServiceProcess(name, env, log_dir)
-        for service in running.values():
-            service.wait_ready(60)
-        yield running
-    finally:
-        for service in running.values():
-            service.stop()

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -93,3 +95,27 @@ class ServiceProcess:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+@contextmanager
+def running_services(
+    names: Iterable[str],
+    env: Mapping[str, str],
+    log_dir: Path,
+    *,
+    extra_env: Mapping[str, Mapping[str, str]] | None = None,
+    within: float = 60.0,
+) -> Iterator[dict[str, ServiceProcess]]:
+    """``names`` started, each in its own process with ``env`` (and its ``extra_env``), and
+    ready within ``within`` seconds; stopped on the way out."""
+    extra_env = extra_env or {}
+    running: dict[str, ServiceProcess] = {}
+    try:
+        for name in names:
+            running[name] = ServiceProcess(name, {**env, **extra_env.get(name, {})}, log_dir)
+        for service in running.values():
+            service.wait_ready(within)
+        yield running
+    finally:
+        for service in running.values():
+            service.stop()
